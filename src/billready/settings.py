@@ -1,0 +1,51 @@
+"""Where things live: the warehouse directory, the DuckDB file, the dbt project and the demo export."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "BILLREADY_HOME"
+PROJECT_ENV = "BILLREADY_PROJECT_DIR"
+DEFAULT_WAREHOUSE = Path("warehouse")
+DATABASE_FILE = "billready.duckdb"
+
+
+def warehouse_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The warehouse directory: ``--warehouse DIR``, else ``$BILLREADY_HOME``, else ``./warehouse``."""
+    if explicit:
+        chosen = Path(explicit)
+    elif os.environ.get(HOME_ENV):
+        chosen = Path(os.environ[HOME_ENV])
+    else:
+        chosen = DEFAULT_WAREHOUSE
+    return chosen.expanduser().resolve()
+
+
+def database_path(warehouse: Path) -> Path:
+    """The DuckDB file inside a warehouse directory."""
+    return warehouse / DATABASE_FILE
+
+
+def dbt_target_dir(warehouse: Path) -> Path:
+    """dbt's artifacts (manifest, semantic manifest, run results) live beside the data they built."""
+    return warehouse / "target"
+
+
+def semantic_manifest_path(warehouse: Path) -> Path:
+    """The semantic manifest dbt wrote for the warehouse's last build."""
+    return dbt_target_dir(warehouse) / "semantic_manifest.json"
+
+
+def project_dir() -> Path:
+    """The dbt project (the directory holding dbt_project.yml).
+
+    ``$BILLREADY_PROJECT_DIR`` wins; otherwise the repository this package was installed from.
+    """
+    if os.environ.get(PROJECT_ENV):
+        return Path(os.environ[PROJECT_ENV]).expanduser().resolve()
+    return Path(__file__).resolve().parents[2]
+
+
+def demo_export_dir() -> Path:
+    """The demo Autotask export shipped in the repository."""
+    return project_dir() / "demo" / "autotask"
