@@ -1,0 +1,179 @@
+{#- One row per contract milestone: names of its company, contract and project, billing stage,
+    amount, due date, one flag per conflict rule (pipeline milestones only), conflict count and
+    fixing priority. -#}
+with
+
+contract_milestones as (
+
+    select * from {{ ref('stg_autotask__contract_milestones') }}
+
+),
+
+milestone_stages as (
+
+    select * from {{ ref('int_contract_milestones__stages') }}
+
+),
+
+milestone_projects as (
+
+    select * from {{ ref('int_contract_milestones__projects') }}
+
+),
+
+contracts as (
+
+    select * from {{ ref('stg_autotask__contracts') }}
+
+),
+
+contract_statuses as (
+
+    select * from {{ ref('int_contracts__statuses') }}
+
+),
+
+projects as (
+
+    select * from {{ ref('stg_autotask__projects') }}
+
+),
+
+companies as (
+
+    select * from {{ ref('stg_autotask__companies') }}
+
+),
+
+billing_codes as (
+
+    select * from {{ ref('stg_autotask__billing_codes') }}
+
+),
+
+contract_reference_mismatch as (
+
+    select * from {{ ref('int_rule_contract_reference_mismatch') }}
+
+),
+
+missing_allocation_code as (
+
+    select * from {{ ref('int_rule_missing_allocation_code') }}
+
+),
+
+charge_contract_mismatch as (
+
+    select * from {{ ref('int_rule_charge_contract_mismatch') }}
+
+),
+
+project_without_contract as (
+
+    select * from {{ ref('int_rule_project_without_contract') }}
+
+),
+
+joined as (
+
+    select
+        contract_milestones.milestone_id,
+        contract_milestones.milestone_title,
+        coalesce(contracts.company_id, projects.company_id) as company_id,
+        contract_milestones.contract_id,
+        contracts.contract_name,
+        contract_statuses.status_label as contract_status_label,
+        contracts.end_date as contract_end_date,
+        milestone_projects.project_id,
+        milestone_projects.project_association,
+        projects.project_name,
+        projects.project_number,
+        contract_milestones.billing_code_id,
+        billing_codes.billing_code_name,
+        milestone_stages.status_value,
+        milestone_stages.status_label,
+        milestone_stages.stage,
+        milestone_stages.stage_priority,
+        milestone_stages.is_in_pipeline,
+        contract_milestones.amount,
+        contract_milestones.due_date,
+        contract_milestones.created_date,
+        milestone_stages.is_in_pipeline and contract_reference_mismatch.has_contract_reference_mismatch
+            as has_contract_reference_mismatch,
+        milestone_stages.is_in_pipeline and missing_allocation_code.has_missing_allocation_code
+            as has_missing_allocation_code,
+        milestone_stages.is_in_pipeline and charge_contract_mismatch.has_charge_contract_mismatch
+            as has_charge_contract_mismatch,
+        milestone_stages.is_in_pipeline and project_without_contract.has_project_without_contract
+            as has_project_without_contract,
+        contract_reference_mismatch.contract_reference_reason,
+        missing_allocation_code.missing_allocation_reason,
+        charge_contract_mismatch.mismatched_charge_count
+
+    from contract_milestones
+    inner join milestone_stages
+        on contract_milestones.milestone_id = milestone_stages.milestone_id
+    inner join milestone_projects
+        on contract_milestones.milestone_id = milestone_projects.milestone_id
+    inner join contract_reference_mismatch
+        on contract_milestones.milestone_id = contract_reference_mismatch.milestone_id
+    inner join missing_allocation_code
+        on contract_milestones.milestone_id = missing_allocation_code.milestone_id
+    inner join charge_contract_mismatch
+        on contract_milestones.milestone_id = charge_contract_mismatch.milestone_id
+    inner join project_without_contract
+        on contract_milestones.milestone_id = project_without_contract.milestone_id
+    left join contracts
+        on contract_milestones.contract_id = contracts.contract_id
+    left join contract_statuses
+        on contract_milestones.contract_id = contract_statuses.contract_id
+    left join projects
+        on milestone_projects.project_id = projects.project_id
+    left join billing_codes
+        on contract_milestones.billing_code_id = billing_codes.billing_code_id
+
+),
+
+with_company as (
+
+    select
+        joined.*,
+        companies.company_name
+
+    from joined
+    left join companies
+        on joined.company_id = companies.company_id
+
+),
+
+conflicts_counted as (
+
+    select
+        *,
+        (case when has_contract_reference_mismatch then 1 else 0 end)
+        + (case when has_missing_allocation_code then 1 else 0 end)
+        + (case when has_charge_contract_mismatch then 1 else 0 end)
+        + (case when has_project_without_contract then 1 else 0 end) as conflict_count
+
+    from with_company
+
+),
+
+final as (
+
+    select
+        *,
+        conflict_count > 0 as has_conflict,
+        case
+            when is_in_pipeline then row_number() over (
+                partition by is_in_pipeline
+                order by stage_priority, amount desc, milestone_id
+            )
+        end as priority_rank
+
+    from conflicts_counted
+
+)
+
+select * from final

@@ -1,0 +1,29 @@
+with
+
+source as (
+
+    select * from {{ source('autotask', 'project_charges') }}
+
+),
+
+renamed as (
+
+    select
+        id as project_charge_id,
+        projectID as project_id,
+        contractServiceID as contract_service_id,
+        billingCodeID as billing_code_id,
+        name as charge_name,
+        chargeType as charge_type_value,
+        status as status_value,
+        cast(billableAmount as {{ dbt.type_numeric() }}) as billable_amount,
+        cast(datePurchased as date) as purchased_date,
+        isBilled as is_billed,
+        _loaded_at,
+        _source_file
+
+    from source
+
+)
+
+select * from renamed
