@@ -1,0 +1,142 @@
+"""billready report: Milestone allocation conflicts, fix these before you invoice.
+
+A thin page: every figure comes from billready.report, which returns the rows together with the
+SQL that produced them; this file only renders.
+"""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from billready import formatting as fmt
+from billready import settings
+from billready.errors import BillreadyError
+from billready.report import Panel, Report
+from billready.semantic import Warehouse
+
+st.set_page_config(page_title="billready · Milestone allocation conflicts", layout="wide")
+
+
+def view_sql(panel: Panel) -> None:
+    """The "View SQL" expander: the semantic request (for measures) and exactly the SQL that ran."""
+    with st.expander(f"View SQL — {panel.title}"):
+        if panel.result.request is not None:
+            st.caption("Semantic request (MetricFlow)")
+            st.code(json.dumps(panel.result.request.describe(), indent=2), language="json")
+        st.caption(f"SQL that ran · {len(panel.result.frame)} row(s) · {panel.result.elapsed_ms:.0f} ms")
+        st.code(panel.result.sql, language="sql")
+
+
+def render(report: Report) -> None:
+    kpi = report.kpi_overview()
+    allocation = report.charge_allocation()
+    status = report.status_breakdown()
+    causes = report.conflict_causes()
+    steps = report.resolution_steps()
+    actions = report.action_list()
+    projects = report.project_conflicts()
+
+    st.title("Milestone allocation conflicts: fix these before you invoice")
+    st.caption(f"Warehouse: {report.warehouse.path}")
+
+    st.header("01 · KPI overview")
+    row = kpi.result.frame.iloc[0]
+    columns = st.columns(4)
+    columns[0].metric("Total milestones", fmt.count(row["total_milestones"]), help="Milestones in the pipeline (not billed)")
+    columns[1].metric("Conflicts found", fmt.count(row["conflicts_found"]), help="Pipeline milestones with an allocation conflict")
+    columns[2].metric("Revenue at risk", fmt.money(row["revenue_at_risk"]), help="Amount of the conflicted milestones")
+    columns[3].metric("Charges conflicts", fmt.count(row["charges_conflicts"]), help="Charges posting to another contract than the milestone")
+    if int(row["conflicts_found"] or 0) == 0:
+        st.success("No allocation conflicts in the pipeline.")
+    view_sql(kpi)
+
+    st.subheader("Charges by allocation")
+    frame = allocation.result.frame
+    st.dataframe(
+        {
+            "Allocation": frame["allocation_label"],
+            "Charges": [fmt.count(v) for v in frame["total_charges"]],
+            "Share": [fmt.share(v) for v in frame["share"]],
+        },
+        hide_index=True,
+    )
+    view_sql(allocation)
+
+    st.header("02 · Milestone status breakdown")
+    frame = status.result.frame
+    st.dataframe(
+        {
+            "Status": frame["stage_label"],
+            "Count": [fmt.count(v) for v in frame["total_milestones"]],
+            "Share": [fmt.share(v) for v in frame["share"]],
+            "Amount": [fmt.money(v) for v in frame["pipeline_amount"]],
+            "Billing implication": frame["billing_implication"],
+        },
+        hide_index=True,
+    )
+    view_sql(status)
+
+    st.header("03 · What causes allocation conflicts")
+    for rule in causes.result.frame.itertuples():
+        with st.container(border=True):
+            st.markdown(f"**{rule.title}** · `{rule.rule_code}`")
+            st.markdown(
+                f"{fmt.count(rule.rule_conflicts)} milestone(s) · {fmt.money(rule.rule_revenue_at_risk)}"
+            )
+            st.write(rule.cause)
+    view_sql(causes)
+
+    st.header("04 · How to resolve conflicts")
+    for step in steps.result.frame.itertuples():
+        st.markdown(f"**{step.step_number}. {step.title}**")
+        st.write(step.body)
+    view_sql(steps)
+
+    st.subheader("Prioritized action list")
+    frame = actions.result.frame
+    if frame.empty:
+        st.success("Nothing to fix: no pipeline milestone carries a conflict.")
+    else:
+        st.dataframe(
+            {
+                "#": frame["priority_rank"],
+                "Milestone": frame["milestone_title"],
+                "Stage": frame["stage"],
+                "Company": frame["company_name"],
+                "Project": frame["project_name"],
+                "Contract": frame["contract_name"],
+                "Amount": [fmt.money(v) for v in frame["amount"]],
+                "Due": [None if v is None else str(v)[:10] for v in frame["due_date"]],
+                "Conflicts": [", ".join(codes) for codes in frame["conflicts"]],
+            },
+            hide_index=True,
+        )
+    view_sql(actions)
+
+    st.header("FAQ · Conflicts by project")
+    frame = projects.result.frame
+    st.dataframe(
+        {
+            "Project": frame["milestone__project_name"].fillna("(no project)"),
+            "Conflicts": [fmt.count(v) for v in frame["conflicts_found"]],
+            "Revenue at risk": [fmt.money(v) for v in frame["revenue_at_risk"]],
+        },
+        hide_index=True,
+    )
+    view_sql(projects)
+
+
+def main() -> None:
+    directory = settings.warehouse_dir()
+    try:
+        # Open read-only per render and close at once, so the report never holds the file
+        # while a build wants to write it.
+        with Warehouse(directory) as warehouse:
+            render(Report(warehouse))
+    except BillreadyError as exc:
+        st.title("billready")
+        st.warning(str(exc))
+
+
+main()

@@ -1,0 +1,147 @@
+"""Run the dbt project (seeds, models, data tests, unit tests) against the warehouse.
+
+dbt runs in a child process: dbt-duckdb keeps its connection open for the life of the process that
+ran it, which would lock the file against the read-only connections billready opens afterwards,
+and a child process is also how a scheduler runs it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from billready import settings
+from billready.errors import BuildError, WarehouseError
+
+logger = logging.getLogger(__name__)
+
+_LOCK_MARKERS = ("Could not set lock on file", "Conflicting lock is held")
+_FAILED = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class NodeOutcome:
+    """One dbt node's result (a model, seed, data test or unit test)."""
+
+    unique_id: str
+    status: str
+    message: str | None
+    relation_name: str | None = None
+
+
+@dataclass
+class BuildReport:
+    """What a dbt invocation did, from its run_results.json."""
+
+    command: str
+    outcomes: list[NodeOutcome] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[NodeOutcome]:
+        return [o for o in self.outcomes if o.status in _FAILED]
+
+    @property
+    def warnings(self) -> list[NodeOutcome]:
+        return [o for o in self.outcomes if o.status == "warn"]
+
+
+def _dbt_executable() -> str:
+    """The dbt of the environment billready runs in."""
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def _read_run_results(target: Path, command: str) -> BuildReport:
+    report = BuildReport(command=command)
+    path = target / "run_results.json"
+    if not path.exists():
+        return report
+    for result in json.loads(path.read_text()).get("results", []):
+        report.outcomes.append(
+            NodeOutcome(
+                unique_id=result["unique_id"],
+                status=str(result["status"]).lower(),
+                message=result.get("message"),
+                relation_name=result.get("relation_name"),
+            )
+        )
+    return report
+
+
+def run_dbt(warehouse: Path, command: Sequence[str], *, quiet: bool = False) -> BuildReport:
+    """Run one dbt command on the project, with artifacts written under the warehouse.
+
+    dbt's progress lines are shown as it goes (only errors with ``quiet``). Raises WarehouseError
+    when the DuckDB file is locked by another process and BuildError when any node fails;
+    warnings are logged and returned in the report.
+    """
+    warehouse.mkdir(parents=True, exist_ok=True)
+    project = settings.project_dir()
+    target = settings.dbt_target_dir(warehouse)
+    (target / "run_results.json").unlink(missing_ok=True)
+    args = [
+        _dbt_executable(),
+        *(["--quiet"] if quiet else []),
+        "--no-use-colors",
+        *command,
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
+        "--target-path", str(target),
+        "--log-path", str(warehouse / "logs"),
+    ]
+    env = {
+        **os.environ,
+        "BILLREADY_DUCKDB_PATH": str(settings.database_path(warehouse)),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    logger.debug("running %s", " ".join(args))
+    output: list[str] = []
+    with subprocess.Popen(
+        args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            if not quiet:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        returncode = process.wait()
+
+    report = _read_run_results(target, " ".join(command))
+    text = "".join(output)
+    if any(marker in text for marker in _LOCK_MARKERS):
+        raise WarehouseError(
+            f"the warehouse {settings.database_path(warehouse)} is open in another process "
+            "(the report, or another billready command); close it and try again"
+        )
+    if returncode != 0 or report.failures:
+        details = "\n".join(f"  {o.unique_id}: {o.status}: {o.message}" for o in report.failures)
+        if not details:
+            details = text.strip()[-4000:]
+        raise BuildError(f"dbt {report.command} failed:\n{details}")
+    for outcome in report.warnings:
+        logger.warning("warning: %s: %s%s", outcome.unique_id, outcome.message, _stored_failures(warehouse, outcome))
+    return report
+
+
+def _stored_failures(warehouse: Path, outcome: NodeOutcome, limit: int = 20) -> str:
+    """The rows a warned test stored (store_failures), so the warning names what it found."""
+    if not outcome.relation_name:
+        return ""
+    import duckdb
+
+    with duckdb.connect(str(settings.database_path(warehouse)), read_only=True) as connection:
+        cursor = connection.execute(f"select * from {outcome.relation_name} limit {limit}")
+        columns = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    return "".join("\n    " + ", ".join(f"{c}={v!r}" for c, v in zip(columns, row)) for row in rows)
+
+
+def build(warehouse: Path, *, quiet: bool = False) -> BuildReport:
+    """``dbt build``: seeds, models, data tests and unit tests, in dependency order."""
+    return run_dbt(warehouse, ["build"], quiet=quiet)
