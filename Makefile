@@ -3,7 +3,6 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-export BILLREADY_HOME ?= $(CURDIR)/warehouse
 
 .PHONY: setup demo build serve test clean
 

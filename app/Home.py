@@ -38,7 +38,9 @@ def render(report: Report) -> None:
     projects = report.project_conflicts()
 
     st.title("Milestone allocation conflicts: fix these before you invoice")
-    st.caption(f"Warehouse: {report.warehouse.path}")
+    built_at = report.warehouse.built_at()
+    built = built_at.strftime("%Y-%m-%d %H:%M UTC") if built_at else "unknown"
+    st.caption(f"Warehouse: {report.warehouse.path} · data built {built}")
 
     st.header("01 · KPI overview")
     row = kpi.result.frame.iloc[0]

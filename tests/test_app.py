@@ -32,6 +32,7 @@ def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: 
         "04 · How to resolve conflicts",
         "FAQ · Conflicts by project",
     ]
+    assert any("data built 20" in caption.value for caption in app.caption)
     metrics = {m.label: m.value for m in app.metric}
     assert metrics == {
         "Total milestones": "47",

@@ -8,9 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from billready import settings
 from billready.errors import BillreadyError
+
+if TYPE_CHECKING:
+    from billready.check import CheckResult
 
 logger = logging.getLogger("billready")
 
@@ -120,10 +124,7 @@ def _cmd_check(warehouse: Path, args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _format_check(result: "object") -> str:
-    from billready.check import CheckResult
-
-    assert isinstance(result, CheckResult)
+def _format_check(result: CheckResult) -> str:
     kpis = result.kpis
     lines = [
         f"{kpis['conflicts_found']} of {kpis['total_milestones']} pipeline milestones carry conflicts; "

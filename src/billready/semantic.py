@@ -6,6 +6,8 @@ SQL that ran: :meth:`Warehouse.query` executes exactly the string it returns in 
 """
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -94,6 +96,15 @@ class Warehouse:
             raise QueryError(f"query failed: {exc}\n{sql}") from exc
         elapsed = (time.perf_counter() - started) * 1000
         return QueryResult(sql=sql, frame=frame, elapsed_ms=elapsed, parameters=list(parameters or []))
+
+    def built_at(self) -> datetime.datetime | None:
+        """When dbt last built this warehouse (UTC), from its run_results.json; None if unknown."""
+        path = settings.dbt_target_dir(self.directory) / "run_results.json"
+        try:
+            generated = json.loads(path.read_text())["metadata"]["generated_at"]
+        except (OSError, KeyError, ValueError):
+            return None
+        return datetime.datetime.fromisoformat(generated.replace("Z", "+00:00"))
 
     def close(self) -> None:
         self.connection.close()
