@@ -104,6 +104,7 @@ def _cmd_serve(warehouse: Path, args: argparse.Namespace) -> int:
         "--server.port", str(args.port),
         "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        "--client.toolbarMode", "viewer",
     ]
     print(f"serving the report on http://{args.address}:{args.port} (Ctrl+C to stop)")
     return subprocess.call(command, env=env)
