@@ -20,7 +20,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse directory holding the demo export, landed and built (models, tests, unit tests)."""
     directory = tmp_path_factory.mktemp("demo-warehouse")
     ingest_directory(settings.demo_export_dir(), settings.database_path(directory))
-    build(directory, quiet=True)
+    build(directory, quiet=True, as_of=settings.DEMO_AS_OF)
     return directory
 
 

@@ -164,6 +164,9 @@ final as (
 
     select
         *,
+        {{ as_of_date() }} as as_of_date,
+        {{ dbt.datediff('due_date', as_of_date(), 'day') }} as days_past_due,
+        coalesce(due_date < {{ as_of_date() }}, false) as is_overdue,
         conflict_count > 0 as has_conflict,
         case
             when is_in_pipeline then row_number() over (

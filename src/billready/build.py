@@ -6,6 +6,7 @@ and a child process is also how a scheduler runs it.
 """
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -142,6 +143,16 @@ def _stored_failures(warehouse: Path, outcome: NodeOutcome, limit: int = 20) -> 
     return "".join("\n    " + ", ".join(f"{c}={v!r}" for c, v in zip(columns, row)) for row in rows)
 
 
-def build(warehouse: Path, *, quiet: bool = False) -> BuildReport:
-    """``dbt build``: seeds, models, data tests and unit tests, in dependency order."""
-    return run_dbt(warehouse, ["build"], quiet=quiet)
+def dbt_vars(as_of: datetime.date | None) -> list[str]:
+    """``--vars`` for a build evaluated as of a date (None: the day it runs)."""
+    if as_of is None:
+        return []
+    return ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+
+
+def build(warehouse: Path, *, quiet: bool = False, as_of: datetime.date | None = None) -> BuildReport:
+    """``dbt build``: seeds, models, data tests and unit tests, in dependency order.
+
+    ``as_of`` fixes the date that date-based rules are evaluated against (default: today).
+    """
+    return run_dbt(warehouse, ["build", *dbt_vars(as_of)], quiet=quiet)

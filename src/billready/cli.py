@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import logging
 import os
@@ -37,9 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     ingest = commands.add_parser("ingest", help="land a directory of Autotask exports in raw_autotask")
     ingest.add_argument("path", type=Path, help="directory of <Entity>.csv / <Entity>.json files")
 
-    commands.add_parser("demo", help="land the demo export shipped with billready and build")
+    demo = commands.add_parser("demo", help="land the demo export shipped with billready and build")
+    demo.add_argument(
+        "--as-of",
+        type=_date,
+        default=settings.DEMO_AS_OF,
+        metavar="DATE",
+        help=f"evaluate date rules as of DATE (default: the demo's snapshot day, {settings.DEMO_AS_OF})",
+    )
     build = commands.add_parser("build", help="dbt build: models, data tests and unit tests")
     build.add_argument("--quiet", action="store_true", help="print dbt errors only")
+    build.add_argument(
+        "--as-of", type=_date, default=None, metavar="DATE",
+        help="evaluate date rules as of DATE, YYYY-MM-DD (default: today)",
+    )
 
     serve = commands.add_parser("serve", help="serve the Streamlit report on localhost")
     serve.add_argument("--port", type=int, default=8501)
@@ -57,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
         help="comma list of stages whose conflicts fail the check (default: approved)",
     )
     return parser
+
+
+def _date(text: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -83,7 +102,7 @@ def _cmd_demo(warehouse: Path, args: argparse.Namespace) -> int:
 
     report = ingest_directory(settings.demo_export_dir(), settings.database_path(warehouse))
     print(report.summary())
-    build(warehouse)
+    build(warehouse, as_of=args.as_of)
     print(f"demo warehouse ready: {settings.database_path(warehouse)}")
     return EXIT_OK
 
@@ -91,7 +110,7 @@ def _cmd_demo(warehouse: Path, args: argparse.Namespace) -> int:
 def _cmd_build(warehouse: Path, args: argparse.Namespace) -> int:
     from billready.build import build
 
-    build(warehouse, quiet=args.quiet)
+    build(warehouse, quiet=args.quiet, as_of=args.as_of)
     return EXIT_OK
 
 

@@ -1,6 +1,7 @@
 """Where things live: the warehouse directory, the DuckDB file, the dbt project and the demo export."""
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
@@ -8,6 +9,9 @@ HOME_ENV = "BILLREADY_HOME"
 PROJECT_ENV = "BILLREADY_PROJECT_DIR"
 DEFAULT_WAREHOUSE = Path("warehouse")
 DATABASE_FILE = "billready.duckdb"
+# The demo export is a snapshot of a fictional tenant on this day; `billready demo` evaluates
+# date-based rules as of it (unless --as-of says otherwise) so the demo reads the same every day.
+DEMO_AS_OF = datetime.date(2026, 11, 20)
 
 
 def warehouse_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
