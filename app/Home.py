@@ -13,19 +13,27 @@ from billready import formatting as fmt
 from billready import settings
 from billready.errors import BillreadyError
 from billready.report import Panel, Report
-from billready.semantic import Warehouse
+from billready.semantic import DIALECTS, Warehouse, transpile
 
 st.set_page_config(page_title="billready · Milestone allocation conflicts", layout="wide")
 
 
-def view_sql(panel: Panel) -> None:
-    """The "View SQL" expander: the semantic request (for measures) and exactly the SQL that ran."""
+def view_sql(panel: Panel, built: str) -> None:
+    """The "View SQL" expander: the semantic request, exactly the SQL that ran, and that SQL
+    transpiled to another warehouse's dialect on request."""
+    result = panel.result
     with st.expander(f"View SQL — {panel.title}"):
-        if panel.result.request is not None:
+        if result.semantic is not None:
             st.caption("Semantic request (MetricFlow)")
-            st.code(json.dumps(panel.result.request.describe(), indent=2), language="json")
-        st.caption(f"SQL that ran · {len(panel.result.frame)} row(s) · {panel.result.elapsed_ms:.0f} ms")
-        st.code(panel.result.sql, language="sql")
+            st.code(json.dumps(result.semantic, indent=2), language="json")
+        st.caption(
+            f"SQL that ran (DuckDB) · {len(result.frame)} row(s) · {result.elapsed_ms:.0f} ms · data built {built}"
+        )
+        st.code(result.sql, language="sql")
+        dialect = st.selectbox("Dialect", list(DIALECTS), key=f"dialect-{panel.key}")
+        if dialect != "DuckDB":
+            st.caption(f"The same query for {dialect} (transpiled by sqlglot; not run here)")
+            st.code(transpile(result.sql, dialect), language="sql")
 
 
 def render(report: Report) -> None:
@@ -34,12 +42,15 @@ def render(report: Report) -> None:
     status = report.status_breakdown()
     causes = report.conflict_causes()
     steps = report.resolution_steps()
+    overdue = report.overdue_approved()
     actions = report.action_list()
+    companies = report.company_conflicts()
     projects = report.project_conflicts()
+    trend = report.due_month_trend()
 
-    st.title("Milestone allocation conflicts: fix these before you invoice")
     built_at = report.warehouse.built_at()
     built = built_at.strftime("%Y-%m-%d %H:%M UTC") if built_at else "unknown"
+    st.title("Milestone allocation conflicts: fix these before you invoice")
     st.caption(f"Warehouse: {report.warehouse.path} · data built {built}")
 
     st.header("01 · KPI overview")
@@ -49,9 +60,12 @@ def render(report: Report) -> None:
     columns[1].metric("Conflicts found", fmt.count(row["conflicts_found"]), help="Pipeline milestones with an allocation conflict")
     columns[2].metric("Revenue at risk", fmt.money(row["revenue_at_risk"]), help="Amount of the conflicted milestones")
     columns[3].metric("Charges conflicts", fmt.count(row["charges_conflicts"]), help="Charges posting to another contract than the milestone")
+    st.caption(
+        f"Conflict rate {fmt.share(row['conflict_rate'])} of the pipeline · pipeline amount {fmt.money(row['pipeline_amount'])}"
+    )
     if int(row["conflicts_found"] or 0) == 0:
         st.success("No allocation conflicts in the pipeline.")
-    view_sql(kpi)
+    view_sql(kpi, built)
 
     st.subheader("Charges by allocation")
     frame = allocation.result.frame
@@ -63,7 +77,7 @@ def render(report: Report) -> None:
         },
         hide_index=True,
     )
-    view_sql(allocation)
+    view_sql(allocation, built)
 
     st.header("02 · Milestone status breakdown")
     frame = status.result.frame
@@ -73,11 +87,13 @@ def render(report: Report) -> None:
             "Count": [fmt.count(v) for v in frame["total_milestones"]],
             "Share": [fmt.share(v) for v in frame["share"]],
             "Amount": [fmt.money(v) for v in frame["pipeline_amount"]],
+            "Conflicts": [fmt.count(v) for v in frame["conflicts_found"]],
+            "Revenue at risk": [fmt.money(v) for v in frame["revenue_at_risk"]],
             "Billing implication": frame["billing_implication"],
         },
         hide_index=True,
     )
-    view_sql(status)
+    view_sql(status, built)
 
     st.header("03 · What causes allocation conflicts")
     for rule in causes.result.frame.itertuples():
@@ -87,13 +103,20 @@ def render(report: Report) -> None:
                 f"{fmt.count(rule.rule_conflicts)} milestone(s) · {fmt.money(rule.rule_revenue_at_risk)}"
             )
             st.write(rule.cause)
-    view_sql(causes)
+    view_sql(causes, built)
 
     st.header("04 · How to resolve conflicts")
     for step in steps.result.frame.itertuples():
         st.markdown(f"**{step.step_number}. {step.title}**")
         st.write(step.body)
-    view_sql(steps)
+    view_sql(steps, built)
+
+    st.subheader("Approved and overdue")
+    row = overdue.result.frame.iloc[0]
+    columns = st.columns(2)
+    columns[0].metric("Approved and overdue", fmt.count(row["approved_overdue_milestones"]), help="Approved milestones past their due date: approved work not yet posted")
+    columns[1].metric("Approved and overdue amount", fmt.money(row["approved_overdue_amount"]))
+    view_sql(overdue, built)
 
     st.subheader("Prioritized action list")
     frame = actions.result.frame
@@ -114,7 +137,19 @@ def render(report: Report) -> None:
             },
             hide_index=True,
         )
-    view_sql(actions)
+    view_sql(actions, built)
+
+    st.header("Revenue at risk by company")
+    frame = companies.result.frame
+    st.dataframe(
+        {
+            "Company": frame["milestone__company_name"].fillna("(no company)"),
+            "Conflicts": [fmt.count(v) for v in frame["conflicts_found"]],
+            "Revenue at risk": [fmt.money(v) for v in frame["revenue_at_risk"]],
+        },
+        hide_index=True,
+    )
+    view_sql(companies, built)
 
     st.header("FAQ · Conflicts by project")
     frame = projects.result.frame
@@ -126,7 +161,16 @@ def render(report: Report) -> None:
         },
         hide_index=True,
     )
-    view_sql(projects)
+    view_sql(projects, built)
+
+    st.header("Pipeline by due month")
+    frame = trend.result.frame
+    if frame.empty:
+        st.info("No pipeline milestones with a due date.")
+    else:
+        chart = frame.assign(month=frame["metric_time__month"].astype(str).str[:7]).set_index("month")
+        st.bar_chart(chart[["pipeline_amount", "revenue_at_risk"]], stack=False)
+    view_sql(trend, built)
 
 
 def main() -> None:

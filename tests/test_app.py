@@ -30,16 +30,19 @@ def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: 
         "02 · Milestone status breakdown",
         "03 · What causes allocation conflicts",
         "04 · How to resolve conflicts",
+        "Revenue at risk by company",
         "FAQ · Conflicts by project",
+        "Pipeline by due month",
     ]
     assert any("data built 20" in caption.value for caption in app.caption)
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics == {
+    assert {label: metrics[label] for label in ("Total milestones", "Conflicts found", "Revenue at risk", "Charges conflicts")} == {
         "Total milestones": "47",
         "Conflicts found": "5",
         "Revenue at risk": "$28,500",
         "Charges conflicts": "3",
     }
+    assert any("Conflict rate 10.6%" in caption.value for caption in app.caption)
 
 
 def test_sql_panels_show_the_sql_that_ran(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
@@ -51,6 +54,20 @@ def test_sql_panels_show_the_sql_that_ran(monkeypatch: pytest.MonkeyPatch, demo_
     with Warehouse(demo_warehouse) as warehouse:
         for sql in shown:
             warehouse.connection.execute(sql).fetchall()
+
+
+def test_dialect_choice_shows_transpiled_sql(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    import sqlglot
+
+    app = _run_app(monkeypatch, demo_warehouse)
+    before = [block.value for block in app.code if block.language == "sql"]
+    app.selectbox(key="dialect-status_breakdown").select("T-SQL").run()
+    assert not app.exception
+    after = [block.value for block in app.code if block.language == "sql"]
+    assert len(after) == len(before) + 1
+    added = after[after.index(before[2]) + 1]  # shown right below the status breakdown's SQL
+    assert added != before[2]
+    sqlglot.parse_one(added, read="tsql")
 
 
 def test_no_warehouse_is_a_friendly_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -13,9 +13,13 @@ PANELS = [
     "status_breakdown",
     "conflict_causes",
     "resolution_steps",
+    "overdue_approved",
     "action_list",
+    "company_conflicts",
     "project_conflicts",
+    "due_month_trend",
 ]
+METRIC_PANELS = [name for name in PANELS if name not in ("resolution_steps", "action_list")]
 
 
 @pytest.mark.parametrize("panel_name", PANELS)
@@ -31,7 +35,7 @@ def test_shown_sql_is_formatted_by_sqlglot(demo_report: Report, panel_name: str)
     assert format_sql(sql) == sql
 
 
-@pytest.mark.parametrize("panel_name", ["kpi_overview", "charge_allocation", "status_breakdown", "conflict_causes", "project_conflicts"])
+@pytest.mark.parametrize("panel_name", METRIC_PANELS)
 def test_measures_come_from_metricflow(demo_report: Report, panel_name: str) -> None:
     """Measure panels carry their semantic request, and their SQL embeds MetricFlow's compilation of it."""
     panel = getattr(demo_report, panel_name)()
@@ -47,3 +51,23 @@ def test_unknown_metric_is_a_clear_error(demo_report: Report) -> None:
 
     with pytest.raises(QueryError, match="no_such_metric"):
         demo_report.semantic.compile(MetricRequest(metrics=("no_such_metric",)))
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "postgres", "databricks", "tsql", "duckdb"])
+@pytest.mark.parametrize("panel_name", PANELS)
+def test_transpiled_sql_parses_back_in_its_dialect(demo_report: Report, panel_name: str, dialect: str) -> None:
+    import sqlglot
+
+    from billready.semantic import transpile
+
+    sql = getattr(demo_report, panel_name)().result.sql
+    translated = transpile(sql, dialect)
+    assert sqlglot.parse_one(translated, read=dialect) is not None
+
+
+def test_unknown_dialect_is_a_clear_error() -> None:
+    from billready.errors import QueryError
+    from billready.semantic import transpile
+
+    with pytest.raises(QueryError, match="unknown dialect"):
+        transpile("select 1", "oracle9")

@@ -25,10 +25,7 @@ def test_report_metrics_are_defined_once(demo_warehouse: Path) -> None:
     manifest = json.loads(settings.semantic_manifest_path(demo_warehouse).read_text())
     names = [metric["name"] for metric in manifest["metrics"]]
     assert len(names) == len(set(names))
-    requested = {
-        name
-        for request in (report.KPI_REQUEST, report.STATUS_REQUEST, report.CHARGE_ALLOCATION_REQUEST,
-                        report.RULE_REQUEST, report.PROJECT_REQUEST)
-        for name in request.metrics
-    }
-    assert requested <= set(names)
+    saved = {query["name"]: query for query in manifest["saved_queries"]}
+    for request in report.REQUESTS:
+        assert request.saved_query in saved
+        assert set(saved[request.saved_query]["query_params"]["metrics"]) <= set(names)

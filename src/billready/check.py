@@ -1,35 +1,16 @@
 """The billing-close gate: conflicted pipeline milestones in fixing order, and an exit code."""
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-import pandas as pd
-
 from billready.errors import UsageError
-from billready.report import KPI_REQUEST, Report
+from billready.formatting import plain
+from billready.report import Report
 
 STAGES = ("incomplete", "complete", "approved", "unmapped")
 DEFAULT_FAIL_ON = ("approved",)
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly scalar (Decimal and numpy numbers to int/float, dates to ISO text)."""
-    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
-        return None
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime.datetime):
-        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return _plain(value.item())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+CHECK_KPIS = ("total_milestones", "conflicts_found", "revenue_at_risk", "charges_conflicts")
 
 
 @dataclass(frozen=True)
@@ -75,7 +56,7 @@ def parse_fail_on(text: str) -> tuple[str, ...]:
 def run_check(report: Report, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> CheckResult:
     """Evaluate the gate over a built warehouse."""
     kpi_row = report.kpi_overview().result.frame.iloc[0]
-    kpis = {name: _plain(kpi_row[name]) or 0 for name in KPI_REQUEST.metrics}
+    kpis = {name: plain(kpi_row[name]) or 0 for name in CHECK_KPIS}
     allocation = report.charge_allocation().result.frame
     charges_by_allocation = {
         str(row.allocation_target): int(row.total_charges) for row in allocation.itertuples()
@@ -84,16 +65,16 @@ def run_check(report: Report, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> Che
     for row in report.action_list().result.frame.to_dict(orient="records"):
         milestones.append(
             {
-                "milestone_id": _plain(row["milestone_id"]),
+                "milestone_id": plain(row["milestone_id"]),
                 "stage": row["stage"],
-                "amount": _plain(row["amount"]),
+                "amount": plain(row["amount"]),
                 "conflicts": sorted(str(code) for code in row["conflicts"]),
-                "priority_rank": _plain(row["priority_rank"]),
+                "priority_rank": plain(row["priority_rank"]),
                 "title": row["milestone_title"],
                 "company_name": row["company_name"],
                 "project_name": row["project_name"],
                 "contract_name": row["contract_name"],
-                "due_date": _plain(row["due_date"]),
+                "due_date": plain(row["due_date"]),
             }
         )
     return CheckResult(kpis, charges_by_allocation, milestones, fail_on)

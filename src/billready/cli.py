@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from billready import settings
 from billready.errors import BillreadyError
+from billready.formatting import OUTPUT_FORMATS, render_frame
 
 if TYPE_CHECKING:
     from billready.check import CheckResult
@@ -68,7 +69,41 @@ def _parser() -> argparse.ArgumentParser:
         metavar="STAGES",
         help="comma list of stages whose conflicts fail the check (default: approved)",
     )
+
+    metrics = commands.add_parser("metrics", help="list metrics, saved queries and dimensions with descriptions")
+    metrics.add_argument("--format", choices=("table", "json"), default="table")
+
+    query = commands.add_parser(
+        "query",
+        help="run a semantic query (MetricFlow) read-only on the warehouse",
+        description=(
+            "Compile metrics (or a saved query) through MetricFlow and run the SQL on the DuckDB "
+            "warehouse, read-only. Filters use MetricFlow's syntax, e.g. "
+            "--where \"{{ Dimension('milestone__stage') }} = 'approved'\"."
+        ),
+    )
+    query.add_argument("--metrics", help="comma list of metrics (see `billready metrics`)")
+    query.add_argument("--saved-query", help="a saved query by name instead of --metrics")
+    query.add_argument("--group-by", help="comma list of dimensions, e.g. milestone__stage,metric_time__month")
+    query.add_argument("--where", action="append", default=[], help="a MetricFlow filter (repeatable)")
+    query.add_argument("--order", help="comma list of metrics/dimensions; prefix - for descending")
+    query.add_argument("--limit", type=int)
+    query.add_argument("--explain", action="store_true", help="print the SQL only; open nothing")
+    query.add_argument(
+        "--dialect",
+        help="print the SQL transpiled to this dialect (duckdb, snowflake, bigquery, postgres, "
+        "databricks, tsql); implies --explain, since the warehouse here is DuckDB",
+    )
+    query.add_argument("--format", choices=OUTPUT_FORMATS, default="table")
+
+    sql = commands.add_parser("sql", help="run one read-only SQL statement against the warehouse")
+    sql.add_argument("statement", help='e.g. "select stage, count(*) from marts.bi_contract_milestones group by 1"')
+    sql.add_argument("--format", choices=OUTPUT_FORMATS, default="table")
     return parser
+
+
+def _csv_list(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def _date(text: str) -> datetime.date:
@@ -168,12 +203,73 @@ def _format_check(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+def _cmd_metrics(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.semantic import SemanticLayer
+
+    layer = SemanticLayer(warehouse)
+    listed = {
+        "metrics": layer.list_metrics(),
+        "saved_queries": [layer.describe_saved_query(name) for name in layer.saved_query_names()],
+        "dimensions": layer.list_dimensions(),
+    }
+    if args.format == "json":
+        print(json.dumps(listed, indent=2))
+        return EXIT_OK
+    print("Metrics")
+    for metric in listed["metrics"]:
+        print(f"  {metric['name']:<30} {metric['description'] or ''}")
+    print("\nSaved queries (billready query --saved-query NAME)")
+    for saved in listed["saved_queries"]:
+        print(f"  {saved['name']:<30} {saved['description'] or ''}")
+    print("\nDimensions (billready query --group-by NAME)")
+    for dimension in listed["dimensions"]:
+        print(f"  {dimension['name']:<40} {dimension['description'] or ''}")
+    return EXIT_OK
+
+
+def _cmd_query(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.errors import UsageError
+    from billready.semantic import MetricRequest, SemanticLayer, Warehouse, transpile
+
+    if bool(args.metrics) == bool(args.saved_query):
+        raise UsageError("give --metrics M[,M] or --saved-query NAME (one of them)")
+    request = MetricRequest(
+        metrics=_csv_list(args.metrics),
+        saved_query=args.saved_query,
+        group_by=_csv_list(args.group_by),
+        where=tuple(args.where),
+        order_by=_csv_list(args.order),
+        limit=args.limit,
+    )
+    if args.explain or args.dialect:
+        sql = SemanticLayer(warehouse).compile(request)
+        print(transpile(sql, args.dialect) if args.dialect else sql)
+        return EXIT_OK
+    with Warehouse(warehouse) as opened:
+        result = SemanticLayer(warehouse, opened).query(request)
+    print(render_frame(result.frame, args.format))
+    return EXIT_OK
+
+
+def _cmd_sql(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.semantic import Warehouse, ensure_read_only
+
+    statement = ensure_read_only(args.statement)
+    with Warehouse(warehouse) as opened:
+        result = opened.query(statement)
+    print(render_frame(result.frame, args.format))
+    return EXIT_OK
+
+
 _COMMANDS = {
     "ingest": _cmd_ingest,
     "demo": _cmd_demo,
     "build": _cmd_build,
     "serve": _cmd_serve,
     "check": _cmd_check,
+    "metrics": _cmd_metrics,
+    "query": _cmd_query,
+    "sql": _cmd_sql,
 }
 
 

@@ -10,25 +10,17 @@ from dataclasses import dataclass
 
 from billready.semantic import MetricRequest, QueryResult, SemanticLayer, Warehouse, format_sql
 
-KPI_REQUEST = MetricRequest(
-    metrics=("total_milestones", "conflicts_found", "revenue_at_risk", "charges_conflicts"),
-)
-STATUS_REQUEST = MetricRequest(
-    metrics=("total_milestones", "pipeline_amount"),
-    group_by=("milestone__stage",),
-)
-CHARGE_ALLOCATION_REQUEST = MetricRequest(
-    metrics=("total_charges",),
-    group_by=("charge__allocation_target",),
-)
-RULE_REQUEST = MetricRequest(
-    metrics=("rule_conflicts", "rule_revenue_at_risk"),
-    group_by=("milestone_conflict__rule_code",),
-)
-PROJECT_REQUEST = MetricRequest(
-    metrics=("conflicts_found", "revenue_at_risk"),
-    group_by=("milestone__project_name",),
-    order_by=("-revenue_at_risk", "milestone__project_name"),
+KPI_REQUEST = MetricRequest(saved_query="kpi_overview")
+STATUS_REQUEST = MetricRequest(saved_query="status_breakdown")
+CHARGE_ALLOCATION_REQUEST = MetricRequest(saved_query="charge_allocation")
+RULE_REQUEST = MetricRequest(saved_query="conflict_causes")
+OVERDUE_REQUEST = MetricRequest(saved_query="overdue_approved")
+COMPANY_REQUEST = MetricRequest(saved_query="company_conflicts")
+PROJECT_REQUEST = MetricRequest(saved_query="project_conflicts")
+TREND_REQUEST = MetricRequest(saved_query="due_month_trend")
+REQUESTS = (
+    KPI_REQUEST, STATUS_REQUEST, CHARGE_ALLOCATION_REQUEST, RULE_REQUEST,
+    OVERDUE_REQUEST, COMPANY_REQUEST, PROJECT_REQUEST, TREND_REQUEST,
 )
 
 _STATUS_OUTER = """
@@ -39,6 +31,8 @@ select
     coalesce(metric_query.total_milestones, 0) * 1.0
         / nullif(sum(coalesce(metric_query.total_milestones, 0)) over (), 0) as share,
     coalesce(metric_query.pipeline_amount, 0) as pipeline_amount,
+    coalesce(metric_query.conflicts_found, 0) as conflicts_found,
+    coalesce(metric_query.revenue_at_risk, 0) as revenue_at_risk,
     billing_stages.billing_implication
 from reference.billing_stages as billing_stages
 left join metric_query
@@ -127,7 +121,7 @@ class Report:
 
     def __init__(self, warehouse: Warehouse) -> None:
         self.warehouse = warehouse
-        self.semantic = SemanticLayer(warehouse)
+        self.semantic = SemanticLayer(warehouse.directory, warehouse)
 
     def kpi_overview(self) -> Panel:
         """01: total milestones, conflicts found, revenue at risk, charges conflicts."""
@@ -156,9 +150,21 @@ class Report:
         """04: conflicted pipeline milestones in fixing order."""
         return Panel("action_list", "Prioritized action list", self.warehouse.query(ACTION_LIST_SQL))
 
+    def overdue_approved(self) -> Panel:
+        """04: approved milestones past their due date (approved work not yet posted)."""
+        return Panel("overdue_approved", "Approved and overdue", self.semantic.query(OVERDUE_REQUEST))
+
+    def company_conflicts(self) -> Panel:
+        """Conflicts and revenue at risk per company."""
+        return Panel("company_conflicts", "Revenue at risk by company", self.semantic.query(COMPANY_REQUEST))
+
     def project_conflicts(self) -> Panel:
         """FAQ: conflicts and revenue at risk per project."""
         return Panel("project_conflicts", "Conflicts by project", self.semantic.query(PROJECT_REQUEST))
+
+    def due_month_trend(self) -> Panel:
+        """Pipeline milestones, amount and revenue at risk by due month."""
+        return Panel("due_month_trend", "Pipeline by due month", self.semantic.query(TREND_REQUEST))
 
     def panels(self) -> list[Panel]:
         """Every panel, in report order."""
@@ -168,6 +174,9 @@ class Report:
             self.status_breakdown(),
             self.conflict_causes(),
             self.resolution_steps(),
+            self.overdue_approved(),
             self.action_list(),
+            self.company_conflicts(),
             self.project_conflicts(),
+            self.due_month_trend(),
         ]

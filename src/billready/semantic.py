@@ -29,19 +29,77 @@ def format_sql(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="duckdb", pretty=True)[0]
 
 
+DIALECTS: dict[str, str] = {
+    "DuckDB": "duckdb",
+    "Snowflake": "snowflake",
+    "BigQuery": "bigquery",
+    "Postgres": "postgres",
+    "Databricks / Spark": "databricks",
+    "T-SQL": "tsql",
+}
+"""Dialects the SQL panels and ``billready query --dialect`` transpile to (label -> sqlglot name)."""
+
+
+def transpile(sql: str, dialect: str) -> str:
+    """DuckDB SQL rewritten for another warehouse's dialect (a sqlglot name or a DIALECTS label)."""
+    target = DIALECTS.get(dialect, dialect)
+    if target not in DIALECTS.values():
+        raise QueryError(f"unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS.values())}")
+    try:
+        return sqlglot.transpile(sql, read="duckdb", write=target, pretty=True)[0]
+    except sqlglot.errors.SqlglotError as exc:
+        raise QueryError(f"cannot transpile to {target}: {exc}") from exc
+
+
+_READ_ONLY_ROOTS = (sqlglot.exp.Select, sqlglot.exp.Union, sqlglot.exp.Intersect, sqlglot.exp.Except)
+_WRITING_NODES = (
+    sqlglot.exp.Insert, sqlglot.exp.Update, sqlglot.exp.Delete, sqlglot.exp.Merge,
+    sqlglot.exp.Create, sqlglot.exp.Drop, sqlglot.exp.Alter, sqlglot.exp.Copy,
+    sqlglot.exp.Command, sqlglot.exp.Set, sqlglot.exp.Pragma, sqlglot.exp.Attach,
+    sqlglot.exp.Detach, sqlglot.exp.Use, sqlglot.exp.Transaction, sqlglot.exp.Commit,
+    sqlglot.exp.Rollback, sqlglot.exp.Into,
+)
+
+
+def ensure_read_only(sql: str) -> str:
+    """Accept exactly one read-only statement (a query), or raise QueryError saying why not.
+
+    This is the first guard; the second is the connection itself, opened read-only and without
+    external access (no files, no ATTACH, no extensions).
+    """
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise QueryError(f"cannot parse the statement: {exc}") from exc
+    if len(statements) != 1:
+        raise QueryError(f"give exactly one statement (got {len(statements)})")
+    statement = statements[0]
+    writing = next((node for node in statement.walk() if isinstance(node, _WRITING_NODES)), None)
+    if writing is not None or not isinstance(statement, _READ_ONLY_ROOTS):
+        kind = type(writing or statement).__name__.upper()
+        raise QueryError(f"refused: billready sql runs read-only queries only (statement type: {kind})")
+    return sql
+
+
 @dataclass(frozen=True)
 class MetricRequest:
-    """A semantic request: metrics, group-by dimensions, filters, ordering and limit."""
+    """A semantic request: a saved query by name, or metrics with group-by dimensions, filters,
+    ordering and limit (filters, ordering and limit may also narrow a saved query)."""
 
-    metrics: tuple[str, ...]
+    metrics: tuple[str, ...] = ()
     group_by: tuple[str, ...] = ()
     where: tuple[str, ...] = ()
     order_by: tuple[str, ...] = ()
     limit: int | None = None
+    saved_query: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """The request as plain data, for display next to its SQL."""
-        described: dict[str, Any] = {"metrics": list(self.metrics)}
+        described: dict[str, Any] = {}
+        if self.saved_query:
+            described["saved_query"] = self.saved_query
+        if self.metrics:
+            described["metrics"] = list(self.metrics)
         if self.group_by:
             described["group_by"] = list(self.group_by)
         if self.where:
@@ -62,6 +120,8 @@ class QueryResult:
     elapsed_ms: float
     request: MetricRequest | None = None
     parameters: list[Any] = field(default_factory=list)
+    semantic: dict[str, Any] | None = None
+    """The semantic request with a saved query's parameters spelled out (None for plain SQL)."""
 
 
 class Warehouse:
@@ -76,7 +136,10 @@ class Warehouse:
                 "and `billready build` first"
             )
         try:
-            self.connection = duckdb.connect(str(self.path), read_only=True)
+            # Readers see the warehouse and nothing else: no files, no extensions, no ATTACH.
+            self.connection = duckdb.connect(
+                str(self.path), read_only=True, config={"enable_external_access": False}
+            )
         except duckdb.IOException as exc:
             raise WarehouseError(
                 f"cannot open {self.path} read-only: another process is writing to it "
@@ -152,17 +215,22 @@ class _DuckDbSqlClient:
 
 
 class SemanticLayer:
-    """Compiles metric requests to SQL with MetricFlow and runs them on the warehouse."""
+    """Compiles metric requests to SQL with MetricFlow; runs them on the warehouse when given one.
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    Compiling needs only the semantic manifest dbt wrote, so ``billready query --explain`` never
+    opens the DuckDB file.
+    """
+
+    def __init__(self, directory: Path, warehouse: Warehouse | None = None) -> None:
         from metricflow.engine.metricflow_engine import MetricFlowEngine
         from metricflow_semantics.model.dbt_manifest_parser import (
             parse_manifest_from_dbt_generated_manifest,
         )
         from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
+        self.directory = directory
         self.warehouse = warehouse
-        manifest_path = settings.semantic_manifest_path(warehouse.directory)
+        manifest_path = settings.semantic_manifest_path(directory)
         if not manifest_path.exists():
             raise WarehouseError(
                 f"no semantic manifest at {manifest_path}: run `billready build` first"
@@ -173,12 +241,56 @@ class SemanticLayer:
             sql_client=_DuckDbSqlClient(),
         )
 
+    def saved_query_names(self) -> list[str]:
+        return sorted(saved.name for saved in self.manifest.saved_queries)
+
+    def describe(self, request: MetricRequest) -> dict[str, Any]:
+        """The request as plain data; a saved query's own metrics, group-by, filters and order too."""
+        described = request.describe()
+        if request.saved_query:
+            saved = self._saved_query(request.saved_query)
+            params = saved.query_params
+            described["metrics"] = list(params.metrics)
+            if params.group_by:
+                described["group_by"] = list(params.group_by)
+            wheres = [w.where_sql_template for w in params.where.where_filters] if params.where else []
+            if wheres or request.where:
+                described["where"] = wheres + list(request.where)
+            if params.order_by and not request.order_by:
+                described["order_by"] = list(params.order_by)
+            if params.limit is not None and request.limit is None:
+                described["limit"] = params.limit
+        return described
+
+    def describe_saved_query(self, name: str) -> dict[str, Any]:
+        """A saved query's name, label, description and parameters."""
+        saved = self._saved_query(name)
+        return {
+            "name": saved.name,
+            "label": saved.label,
+            "description": saved.description,
+            **{k: v for k, v in self.describe(MetricRequest(saved_query=name)).items() if k != "saved_query"},
+        }
+
+    def _saved_query(self, name: str) -> Any:
+        for saved in self.manifest.saved_queries:
+            if saved.name == name:
+                return saved
+        raise QueryError(
+            f"no saved query named {name!r}; saved queries: {', '.join(self.saved_query_names())}"
+        )
+
     def compile(self, request: MetricRequest) -> str:
         """The formatted DuckDB SQL MetricFlow generates for a request."""
         from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
+        if request.saved_query:
+            self._saved_query(request.saved_query)
+        elif not request.metrics:
+            raise QueryError("a request names at least one metric or a saved query")
         mf_request = MetricFlowQueryRequest.create(
-            metric_names=list(request.metrics),
+            saved_query_name=request.saved_query,
+            metric_names=list(request.metrics) or None,
             group_by_names=list(request.group_by) or None,
             where_constraints=list(request.where) or None,
             order_by_names=list(request.order_by) or None,
@@ -190,11 +302,17 @@ class SemanticLayer:
             raise QueryError(f"MetricFlow cannot compile {request.describe()}: {exc}") from exc
         return format_sql(explained.sql_statement.sql)
 
+    def _run(self, request: MetricRequest, sql: str) -> QueryResult:
+        if self.warehouse is None:
+            raise QueryError("this semantic layer compiles only; open a Warehouse to run queries")
+        result = self.warehouse.query(sql)
+        result.request = request
+        result.semantic = self.describe(request)
+        return result
+
     def query(self, request: MetricRequest) -> QueryResult:
         """Compile a request and run it; the result carries the SQL that ran."""
-        result = self.warehouse.query(self.compile(request))
-        result.request = request
-        return result
+        return self._run(request, self.compile(request))
 
     def query_wrapped(self, request: MetricRequest, outer_sql: str) -> QueryResult:
         """Run a presentation query over a metric query's output.
@@ -204,6 +322,35 @@ class SemanticLayer:
         formatted once and that text is what runs and what is shown.
         """
         sql = format_sql(f"with metric_query as (\n{self.compile(request)}\n)\n{outer_sql}")
-        result = self.warehouse.query(sql)
-        result.request = request
-        return result
+        return self._run(request, sql)
+
+    def list_metrics(self) -> list[dict[str, Any]]:
+        """Every metric with its label, type, description and the dimensions it can be grouped by."""
+        listed = []
+        for metric in sorted(self._engine.list_metrics(include_dimensions=True), key=lambda m: m.name):
+            listed.append(
+                {
+                    "name": metric.name,
+                    "label": metric.label,
+                    "type": str(metric.type.value),
+                    "description": metric.description,
+                    "dimensions": sorted(
+                        {dimension.granularity_free_dunder_name for dimension in metric.dimensions}
+                    ),
+                }
+            )
+        return listed
+
+    def list_dimensions(self) -> list[dict[str, Any]]:
+        """Every dimension (qualified, as group-by takes it) with its description."""
+        seen: dict[str, dict[str, Any]] = {}
+        for dimension in self._engine.list_dimensions():
+            seen.setdefault(
+                dimension.granularity_free_dunder_name,
+                {
+                    "name": dimension.granularity_free_dunder_name,
+                    "type": str(dimension.type.value),
+                    "description": dimension.description,
+                },
+            )
+        return [seen[name] for name in sorted(seen)]
