@@ -10,6 +10,11 @@ billready lands, its table name and its ordered fields (camelCase name as the RE
 spells it, swagger type/format, DuckDB type, picklist flag). ``--check`` compares instead of
 writing and exits 1 when the committed file is stale.
 
+It also writes the optional, non-swagger entities billready lands when an export carries them
+(``OPTIONAL_ENTITIES``: the ERP billing-schedule allocation, multi-customer splits, the signed
+agreement's milestone schedule and acceptances). They are not Autotask REST entities: they carry
+``"optional": true``, no swagger model, their own record ``key`` and their ``singular`` name.
+
 The script depends on the standard library only, so it runs without installing billready.
 """
 
@@ -87,6 +92,83 @@ EXTRA_DOCUMENTED_FIELDS: dict[str, tuple[dict[str, Any], ...]] = {
 USER_DEFINED_FIELDS = "UserDefinedFields"
 
 
+def _extra_field(name: str, duckdb_type: str) -> dict[str, Any]:
+    """A catalogue field the swagger does not list (a documented extra)."""
+    swagger_types = {
+        "BIGINT": ("integer", "int64"),
+        "DOUBLE": ("number", "double"),
+        "BOOLEAN": ("boolean", None),
+        "TIMESTAMP": ("string", "date-time"),
+        "VARCHAR": ("string", None),
+    }
+    swagger_type, swagger_format = swagger_types[duckdb_type]
+    return {
+        "name": name,
+        "swagger_name": None,
+        "swagger_type": swagger_type,
+        "swagger_format": swagger_format,
+        "duckdb_type": duckdb_type,
+        "picklist": False,
+        "extra_documented": True,
+    }
+
+
+# Optional inputs that are not Autotask REST entities (docs/architecture.md, "Optional inputs"):
+# (entity, table, singular, record key, fields as (name, DuckDB type)), in landing order. An
+# optional entity's raw table always exists (empty when no file was landed); `_load_log` says
+# whether it was landed, and the rules that need it are "not evaluated" until it is.
+OPTIONAL_ENTITIES: tuple[tuple[str, str, str, tuple[str, ...], tuple[tuple[str, str], ...]], ...] = (
+    (
+        # An ERP billing-schedule line's milestone allocation (reference 001).
+        "MilestoneAllocations",
+        "milestone_allocations",
+        "MilestoneAllocation",
+        ("id",),
+        (
+            ("id", "BIGINT"),
+            ("milestoneID", "BIGINT"),
+            ("method", "VARCHAR"),
+            ("itemNumber", "VARCHAR"),
+            ("percentage", "DOUBLE"),
+            ("allocationPercentage", "DOUBLE"),
+            ("netAmount", "DOUBLE"),
+            ("extendedPrice", "DOUBLE"),
+        ),
+    ),
+    (
+        # A multi-customer milestone's billing split (reference 003); one row per customer.
+        "MilestoneSplits",
+        "milestone_splits",
+        "MilestoneSplit",
+        ("milestoneID", "companyID"),
+        (("milestoneID", "BIGINT"), ("companyID", "BIGINT"), ("percentage", "DOUBLE")),
+    ),
+    (
+        # The signed agreement's (SOW's) milestone schedule (reference 004); one row per
+        # contract and milestone title, at the agreement's latest amendment.
+        "AgreementMilestones",
+        "agreement_milestones",
+        "AgreementMilestone",
+        ("contractID", "title"),
+        (
+            ("contractID", "BIGINT"),
+            ("title", "VARCHAR"),
+            ("amount", "DOUBLE"),
+            ("acceptanceRequired", "BOOLEAN"),
+            ("amendmentVersion", "BIGINT"),
+        ),
+    ),
+    (
+        # The customer's acceptance of a milestone (reference 004); one per milestone.
+        "MilestoneAcceptances",
+        "milestone_acceptances",
+        "MilestoneAcceptance",
+        ("milestoneID",),
+        (("milestoneID", "BIGINT"), ("acceptedDate", "TIMESTAMP"), ("acceptedBy", "VARCHAR")),
+    ),
+)
+
+
 def camel_case(name: str) -> str:
     """Return a swagger PascalCase property name as the Autotask REST JSON spells it.
 
@@ -161,7 +243,30 @@ def build_catalogue(swagger: dict[str, Any]) -> dict[str, Any]:
         "note": NOTE,
         "swagger_title": swagger.get("info", {}).get("title"),
         "swagger_version": swagger.get("info", {}).get("version"),
-        "entities": [extract_entity(definitions, *spec) for spec in ENTITY_SPECS],
+        "entities": [extract_entity(definitions, *spec) for spec in ENTITY_SPECS]
+        + [optional_entity(*spec) for spec in OPTIONAL_ENTITIES],
+    }
+
+
+def optional_entity(
+    entity: str,
+    table: str,
+    singular: str,
+    key: tuple[str, ...],
+    fields: tuple[tuple[str, str], ...],
+) -> dict[str, Any]:
+    """Return the catalogue entry for one optional, non-swagger entity."""
+    names = [name for name, _ in fields]
+    if not set(key) <= set(names):
+        raise ValueError(f"{entity}: key {key} not among its fields")
+    return {
+        "name": entity,
+        "table": table,
+        "swagger_model": None,
+        "singular": singular,
+        "optional": True,
+        "key": list(key),
+        "fields": [_extra_field(name, duckdb_type) for name, duckdb_type in fields],
     }
 
 

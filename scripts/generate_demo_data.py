@@ -19,7 +19,12 @@ The data is built so that billready reproduces the published demo figures of the
   occurrences of each of the four rules, and 3 charges in conflict;
 * 1,590 charges: 1,092 unallocated, 267 allocated to a project only, 231 allocated to a contract;
 * the rules' boundary cases among clean milestones (contract ending on the due date, a zero-amount
-  milestone without an allocation code, a contract with two projects).
+  milestone without an allocation code, a contract with two projects);
+* at least one case of every other rule of the catalogue (seeds/conflict_rules.csv; timing,
+  billing, contract, charge, schedule, split and agreement rules), made by ``apply_rule_cases`` after
+  the tenant is built (so the random stream, and every published figure, stays as it is), and the
+  optional inputs those rules read: ``MilestoneAllocations.csv``, ``MilestoneSplits.csv``,
+  ``AgreementMilestones.csv`` and ``MilestoneAcceptances.csv``.
 
 The output is fully deterministic: a fixed seed, fixed dates (the export is a snapshot taken on
 2026-08-21) and the standard library only. Re-running it rewrites the same bytes.
@@ -572,6 +577,66 @@ PEOPLE = ["J. Alvarez", "M. Chen", "S. Patel", "K. O'Brien", "R. Dubois", "A. No
           "D. Kim", "E. Walsh", "B. Okoye", "C. Lindqvist", "H. Sato", "P. Moreau", "G. Hale"]
 
 
+# The rule cases beyond the four allocation rules (see Tenant.apply_rule_cases) and the optional
+# inputs (docs/architecture.md, "Optional inputs").
+DUPLICATE_BILLING_ITEM_ID = 29699601  # above every generated BillingItems id
+
+# MilestoneAllocations (reference 001): (contract, milestone title, method,
+#   [(itemNumber, percentage, allocationPercentage, netAmount)], header extendedPrice or None = milestone amount)
+MILESTONE_ALLOCATIONS = [
+    # allocation_percent_not_100: the licence line was dropped, 90% allocated
+    ("fp_cpm_net", "Plant 2 cutover", "Percentage",
+     [("NET-SWITCH-P2", 60.0, None, 4920.0), ("NET-LABOR-P2", 30.0, None, 2460.0)], 8200.0),
+    # allocation_amount_mismatch: variable lines total 7,000 of 7,400 (header empty: the milestone amount)
+    ("fp_pag_cloud", "Phase 3 – File server migration", "Variable amount",
+     [("AZ-MIGR-LABOR", None, None, 4000.0), ("AZ-RI-1Y", None, None, 3000.0)], None),
+    # completion_over_100: completion lines total 105%
+    ("fp_wcl_dms", "Phase 3 – Firm-wide rollout", "Percent of completion",
+     [("DMS-ROLL-LIT", None, 40.0, None), ("DMS-ROLL-CORP", None, 35.0, None), ("DMS-ROLL-RE", None, 30.0, None)], 11200.0),
+    # clean: equal amounts, 50% + 50%, remaining 0
+    ("fp_cpm_net", "Hardware delivery & staging", "Equal amount",
+     [("HW-CORE", 50.0, None, 6200.0), ("HW-ACCESS", 50.0, None, 6200.0)], 12400.0),
+    # clean: 70% + 30%
+    ("fp_rcc_sdwan", "Phase 2 – HQ SD-WAN cutover", "Percentage",
+     [("SDWAN-EDGE", 70.0, None, 6440.0), ("SDWAN-LABOR", 30.0, None, 2760.0)], 9200.0),
+    # boundary: completion lines total exactly 100%
+    ("fp_lms_refresh", "Phase 3 – Chromebook deployment (120 units)", "Percent of completion",
+     [("CB-WAVE-1", None, 50.0, None), ("CB-WAVE-2", None, 50.0, None)], 6900.0),
+]
+# MilestoneSplits (reference 003): (contract, milestone title, [(company, percentage)]). Ridgeline, the
+# Bedford branch's general contractor, reimburses part of the fit-out.
+MILESTONE_SPLITS = [
+    ("fp_tcu_branch", "Phase 2 – Teller workstations & ATM network", [("tcu", 80.0), ("rcc", 15.0)]),  # split_not_100
+    ("fp_tcu_branch", "Branch go-live", [("tcu", 80.0), ("rcc", 20.0)]),  # clean
+]
+# AgreementMilestones (reference 004): (contract, amendmentVersion, [(title, amount, acceptanceRequired)])
+AGREEMENT_MILESTONES = [
+    ("fp_pag_cloud", 0, [
+        ("Phase 1 – Assessment & migration plan", 4200, True),
+        ("Phase 2 – Azure landing zone build", 6800, True),
+        ("Phase 3 – File server migration", 7400, True),  # acceptance_missing (complete, not accepted)
+        ("Phase 4 – Tax application migration (UltraTax)", 8600, True),
+        ("Phase 5 – Decommission & documentation", 6300, False),
+    ]),
+    ("fp_hpd_falmouth", 1, [
+        ("Phase 1 – Network & cabling design sign-off", 6200, True),
+        ("Phase 2 – Imaging & X-ray workstations", 11800, True),  # amount_differs_from_agreement (PSA 12,500)
+        ("Phase 3 – Clinic go-live", 9200, True),
+    ]),
+    ("fp_evc_voip", 0, [
+        ("Phase 1 – Handset & network readiness", 4600, False),
+        ("  number porting complete ", 3000, False),  # matches "Number porting complete" (case, spaces)
+        ("Cutover & staff training", 6800, True),
+        ("Post-cutover review (30 days)", 1200, False),  # agreement_milestone_missing
+    ]),
+]
+# MilestoneAcceptances (reference 004): (contract, milestone title, accepted on, accepted by)
+MILESTONE_ACCEPTANCES = [
+    ("fp_pag_cloud", "Phase 1 – Assessment & migration plan", "2026-04-22", "R. Dubois (Pemberton Accounting Group)"),
+    ("fp_pag_cloud", "Phase 2 – Azure landing zone build", "2026-08-19", "R. Dubois (Pemberton Accounting Group)"),
+]
+
+
 # --------------------------------------------------------------------------------------------
 # Generation
 
@@ -599,6 +664,10 @@ class Tenant:
         self.tickets: list[dict] = []
         self.ticket_charges: list[dict] = []
         self.billing_items: list[dict] = []
+        self.milestone_allocations: list[dict] = []
+        self.milestone_splits: list[dict] = []
+        self.agreement_milestones: list[dict] = []
+        self.milestone_acceptances: list[dict] = []
         self.service_ids: dict[tuple[str, str], int] = {}
         self._company_ids = IdSequence(rng, 174, 9)
         self._billing_code_ids = IdSequence(rng, 29682801, 3)
@@ -1071,7 +1140,93 @@ class Tenant:
         self.build_tickets()
         self.build_ticket_charges()
         self.tickets.sort(key=lambda t: t["id"])
+        self.apply_rule_cases()
+        self.build_optional_inputs()
         return self
+
+    # ---- cases of the rules beyond the four allocation rules (docs/rules.md), made after the
+    # ---- random tenant is built, with fixed ids, so they move no published figure
+
+    def milestone(self, contract: str, title: str) -> dict:
+        """The milestone of a contract (key) with a title."""
+        contract_id = self.contract_ids[contract]
+        (found,) = [m for m in self.milestones if m["contractID"] == contract_id and m["title"] == title]
+        return found
+
+    def billing_item(self, milestone: dict) -> dict:
+        (found,) = [b for b in self.billing_items if b["milestoneID"] == milestone["id"]]
+        return found
+
+    def apply_rule_cases(self) -> None:
+        # ready_before_due (+ out_of_sequence): the pen-test remediation sign-off was approved a
+        # week before it is due, while Phase 2 (MFA rollout) is still incomplete. It keeps its two
+        # allocation conflicts (due after the contract's 2026-10-31 end; legacy allocation code).
+        self.milestone("fp_tcu_sec", "Phase 3 – Penetration test remediation sign-off")["dateDue"] = ts(d("2026-11-27"))
+        # billed_without_posting: Northgate's Phase 1 was set to Billed by hand; it was never posted.
+        design = self.milestone("fp_nfm_ehr", "Phase 1 – Design & hardware sign-off")
+        self.billing_items.remove(self.billing_item(design))
+        # double_billed: Whitfield & Crane's Phase 1 was posted again after an Approve and Post timeout.
+        original = self.billing_item(self.milestone("fp_wcl_dms", "Phase 1 – Discovery & matter-centric design sign-off"))
+        posted = datetime.strptime(original["postedDate"], "%Y-%m-%dT%H:%M:%S") + timedelta(days=2, minutes=17)
+        self.billing_items.append({
+            **original,
+            "id": DUPLICATE_BILLING_ITEM_ID,
+            "postedDate": ts(posted),
+            "postedOnTime": ts(posted),
+            "webServiceDate": ts(posted + timedelta(minutes=3)),
+            "invoiceID": None,
+        })
+        # posted_to_other_contract: Harbor Point's O365 Phase 1 was posted while the milestone still
+        # sat on the managed-services agreement; it was moved to the project contract afterwards.
+        o365 = self.billing_item(self.milestone("fp_hpd_o365", "Phase 1 – Discovery & Design sign-off"))
+        o365["contractID"] = self.contract_ids["msa_hpd"]
+        # contract_not_fixed_price: Bluestem's relocation contract was created from the client's
+        # Time and Materials template although it is sold at a fixed price.
+        self.contract_by_key["fp_brp_move"]["contractType"] = TIME_AND_MATERIALS
+        # milestones_exceed_contract_value: Meridian's Phase 2 gained a "Final acceptance" milestone
+        # from a change order that never updated the contract value (milestones total 21,600).
+        self.contract_by_key["fp_mli_wifi2"]["estimatedRevenue"] = 15200.0
+        # service_on_other_contract: the three EHR project charges entered against Northgate's
+        # managed-services Backup & DR service (MISMATCHED_CHARGES) already are its cases.
+
+    def build_optional_inputs(self) -> None:
+        """The optional inputs: ERP milestone allocations, customer splits, the signed agreements'
+        milestone schedules and the customers' acceptances (docs/architecture.md)."""
+        allocation_ids = iter(range(29700101, 29700200))
+        for contract, title, method, lines, header in MILESTONE_ALLOCATIONS:
+            milestone = self.milestone(contract, title)
+            for item_number, percentage, completion, net_amount in lines:
+                self.milestone_allocations.append({
+                    "id": next(allocation_ids),
+                    "milestoneID": milestone["id"],
+                    "method": method,
+                    "itemNumber": item_number,
+                    "percentage": percentage,
+                    "allocationPercentage": completion,
+                    "netAmount": net_amount,
+                    "extendedPrice": header,
+                })
+        for contract, title, shares in MILESTONE_SPLITS:
+            milestone = self.milestone(contract, title)
+            for company, percentage in shares:
+                self.milestone_splits.append(
+                    {"milestoneID": milestone["id"], "companyID": self.company_ids[company], "percentage": percentage})
+        for contract, amendment, rows in AGREEMENT_MILESTONES:
+            for title, amount, acceptance in rows:
+                self.agreement_milestones.append({
+                    "contractID": self.contract_ids[contract],
+                    "title": title,
+                    "amount": float(amount),
+                    "acceptanceRequired": acceptance,
+                    "amendmentVersion": amendment,
+                })
+        for contract, title, accepted, accepted_by in MILESTONE_ACCEPTANCES:
+            milestone = self.milestone(contract, title)
+            self.milestone_acceptances.append({
+                "milestoneID": milestone["id"],
+                "acceptedDate": ts(business_time(random.Random(milestone["id"]), d(accepted))),
+                "acceptedBy": accepted_by,
+            })
 
 
 # --------------------------------------------------------------------------------------------
@@ -1117,10 +1272,16 @@ BILLING_ITEM_FIELDS = ["id", "milestoneID", "contractID", "companyID", "billingC
                        "itemDate", "postedDate", "postedOnTime", "quantity", "rate", "extendedPrice", "taxDollars",
                        "totalAmount", "ourCost", "invoiceID", "itemApproverID", "nonBillable", "purchaseOrderNumber",
                        "webServiceDate"]
+COLUMNS["MilestoneAllocations"] = ["id", "milestoneID", "method", "itemNumber", "percentage", "allocationPercentage",
+                                   "netAmount", "extendedPrice"]
+COLUMNS["MilestoneSplits"] = ["milestoneID", "companyID", "percentage"]
+COLUMNS["AgreementMilestones"] = ["contractID", "title", "amount", "acceptanceRequired", "amendmentVersion"]
+COLUMNS["MilestoneAcceptances"] = ["milestoneID", "acceptedDate", "acceptedBy"]
 MONEY_FIELDS = {"amount", "internalCurrencyAmount", "estimatedRevenue", "estimatedCost", "setupFee",
                 "overageBillingRate", "unitPrice", "unitCost", "internalCurrencyUnitPrice",
                 "internalCurrencyAdjustedPrice", "extendedCost", "billableAmount", "internalCurrencyBillableAmount",
-                "originalEstimatedRevenue", "laborEstimatedRevenue", "markupRate"}
+                "originalEstimatedRevenue", "laborEstimatedRevenue", "markupRate", "netAmount", "extendedPrice",
+                "percentage", "allocationPercentage"}
 
 
 def csv_text(field: str, value: object) -> str:
@@ -1189,6 +1350,8 @@ def write_export(tenant: Tenant, output: Path) -> list[Path]:
         "ContractMilestones": tenant.milestones, "BillingCodes": tenant.billing_codes,
         "ContractServices": tenant.contract_services, "ProjectCharges": tenant.project_charges,
         "ContractCharges": tenant.contract_charges, "TicketCharges": tenant.ticket_charges,
+        "MilestoneAllocations": tenant.milestone_allocations, "MilestoneSplits": tenant.milestone_splits,
+        "AgreementMilestones": tenant.agreement_milestones, "MilestoneAcceptances": tenant.milestone_acceptances,
     }
     for entity, records in tables.items():
         path = output / f"{entity}.csv"

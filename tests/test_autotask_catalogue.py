@@ -9,7 +9,7 @@ from types import ModuleType
 
 import pytest
 
-from billready.autotask import ENTITIES, PICKLISTS, find_entity
+from billready.autotask import ENTITIES, OPTIONAL_ENTITIES, PICKLISTS, REST_ENTITIES, find_entity
 
 REPO = Path(__file__).resolve().parent.parent
 EXTRACTOR = REPO / "scripts" / "extract_autotask_entities.py"
@@ -32,6 +32,12 @@ TABLES = {  # docs/architecture.md, "The raw layer"
     "Tickets": "tickets",
     "TicketCharges": "ticket_charges",
     "BillingItems": "billing_items",
+}
+OPTIONAL_TABLES = {  # docs/architecture.md, "Optional inputs"
+    "MilestoneAllocations": "milestone_allocations",
+    "MilestoneSplits": "milestone_splits",
+    "AgreementMilestones": "agreement_milestones",
+    "MilestoneAcceptances": "milestone_acceptances",
 }
 SWAGGER_TYPES = {
     ("integer", "int32"): "BIGINT",
@@ -78,15 +84,32 @@ def test_camel_case_matches_the_rest_json(extractor: ModuleType, pascal: str, ca
 
 
 def test_entities_and_tables_follow_the_architecture() -> None:
-    assert {name: entity.table for name, entity in ENTITIES.items()} == TABLES
-    assert list(ENTITIES) == list(TABLES)
+    assert {name: entity.table for name, entity in REST_ENTITIES.items()} == TABLES
+    assert {name: entity.table for name, entity in OPTIONAL_ENTITIES.items()} == OPTIONAL_TABLES
+    assert list(ENTITIES) == [*TABLES, *OPTIONAL_TABLES]
 
 
 def test_every_entity_has_an_integer_id_first() -> None:
-    for entity in ENTITIES.values():
+    for entity in REST_ENTITIES.values():
+        assert not entity.optional and entity.swagger_model
         assert entity.fields[0].name == "id"
         assert entity.fields[0].duckdb_type == "BIGINT"
         assert entity.key == ("id",)
+
+
+def test_optional_entities_have_their_documented_keys() -> None:
+    keys = {name: entity.key for name, entity in OPTIONAL_ENTITIES.items()}
+    assert keys == {
+        "MilestoneAllocations": ("id",),
+        "MilestoneSplits": ("milestoneID", "companyID"),
+        "AgreementMilestones": ("contractID", "title"),
+        "MilestoneAcceptances": ("milestoneID",),
+    }
+    for entity in OPTIONAL_ENTITIES.values():
+        assert entity.optional and entity.swagger_model is None
+        assert all(f.extra_documented and not f.swagger_name for f in entity.fields)
+    assert find_entity("MilestoneSplit") is OPTIONAL_ENTITIES["MilestoneSplits"]
+    assert find_entity("agreement_milestones") is OPTIONAL_ENTITIES["AgreementMilestones"]
 
 
 def test_picklist_fields_are_varchar_and_every_status_is_one() -> None:
@@ -121,7 +144,7 @@ def test_contract_milestones_carry_the_documented_project_id() -> None:
 
 
 def test_user_defined_fields_are_json_text() -> None:
-    for entity in ENTITIES.values():
+    for entity in REST_ENTITIES.values():
         udf = entity.field("userDefinedFields")
         assert udf is not None and udf.json_text and udf.duckdb_type == "VARCHAR"
 
@@ -150,7 +173,7 @@ def test_catalogue_names_its_mit_licensed_source() -> None:
 @needs_swagger
 def test_catalogue_covers_every_swagger_field(swagger: dict) -> None:
     definitions = swagger["definitions"]
-    for entity in ENTITIES.values():
+    for entity in REST_ENTITIES.values():
         by_swagger_name = {f.swagger_name: f for f in entity.fields if f.swagger_name}
         for name, prop in definitions[entity.swagger_model]["properties"].items():
             if "$ref" in prop:

@@ -1,6 +1,7 @@
 {#- One row per charge (ProjectCharges, ContractCharges and TicketCharges together; charge_id is
     unique across the three), with the project and contract it resolves to, its allocation target,
-    and whether it conflicts with a pipeline milestone's contract. -#}
+    whether it conflicts with a pipeline milestone's contract, and whether it names a contract
+    service of another contract than its project's or ticket's (rule service_on_other_contract). -#}
 with
 
 charges as (
@@ -30,6 +31,12 @@ projects as (
 contracts as (
 
     select * from {{ ref('stg_autotask__contracts') }}
+
+),
+
+service_on_other_contract as (
+
+    select * from {{ ref('int_rule_service_on_other_contract') }}
 
 ),
 
@@ -66,7 +73,8 @@ final as (
         charges.contract_resolved_from,
         charges.allocation_target,
         coalesce(pipeline_conflicts.conflicting_milestone_count, 0) > 0 as is_contract_conflict,
-        coalesce(pipeline_conflicts.conflicting_milestone_count, 0) as conflicting_milestone_count
+        coalesce(pipeline_conflicts.conflicting_milestone_count, 0) as conflicting_milestone_count,
+        service_on_other_contract.charge_id is not null as has_service_on_other_contract
 
     from charges
     left join pipeline_conflicts
@@ -75,6 +83,8 @@ final as (
         on charges.project_id = projects.project_id
     left join contracts
         on charges.contract_id = contracts.contract_id
+    left join service_on_other_contract
+        on charges.charge_id = service_on_other_contract.charge_id
 
 )
 

@@ -3,6 +3,11 @@
 The catalogue lives in ``billready/data/autotask_entities.json``, generated from the Autotask REST
 swagger by ``scripts/extract_autotask_entities.py``. Field names are camelCase as the REST API's
 JSON spells them (``id``, ``contractID``, ``dateDue``); types are DuckDB types.
+
+Besides the REST entities it holds *optional* inputs that are not Autotask REST entities
+(``Entity.optional``: MilestoneAllocations, MilestoneSplits, AgreementMilestones,
+MilestoneAcceptances). They land like any export file; code that talks to the REST API iterates
+:data:`REST_ENTITIES`.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ class Entity:
     """One raw table: an Autotask entity (or the picklists table) and its ordered fields.
 
     ``key`` names the fields a re-landed record is matched on (``id`` for Autotask entities).
+    ``optional`` marks an input that is not an Autotask REST entity (no swagger model); rules
+    that need it are evaluated only once it was landed.
     """
 
     name: str
@@ -43,11 +50,15 @@ class Entity:
     fields: tuple[Field, ...]
     swagger_model: str | None = None
     key: tuple[str, ...] = ("id",)
+    optional: bool = False
+    singular_name: str | None = None
 
     @property
     def singular(self) -> str | None:
-        """The Autotask singular entity name (``ContractMilestone``), from the swagger model."""
-        return self.swagger_model.removesuffix("Model") if self.swagger_model else None
+        """The singular entity name (``ContractMilestone``), from the swagger model if any."""
+        if self.swagger_model:
+            return self.swagger_model.removesuffix("Model")
+        return self.singular_name
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -87,12 +98,21 @@ def load_catalogue() -> dict[str, Entity]:
             table=item["table"],
             swagger_model=item["swagger_model"],
             fields=tuple(_field_from_json(f) for f in item["fields"]),
+            key=tuple(item.get("key", ("id",))),
+            optional=item.get("optional", False),
+            singular_name=item.get("singular"),
         )
         for item in json.loads(text)["entities"]
     }
 
 
 ENTITIES: dict[str, Entity] = load_catalogue()
+
+#: The Autotask REST entities (what the REST API can be queried for), in landing order.
+REST_ENTITIES: dict[str, Entity] = {n: e for n, e in ENTITIES.items() if not e.optional}
+
+#: Optional inputs that are not REST entities, in landing order.
+OPTIONAL_ENTITIES: dict[str, Entity] = {n: e for n, e in ENTITIES.items() if e.optional}
 
 #: The tenant picklists table (``raw_autotask.picklists``); a record is keyed by entity, field and
 #: value. Not an Autotask entity, so it is not in :data:`ENTITIES`.
