@@ -20,7 +20,7 @@ from billready.errors import BillreadyError, InputError, WarehouseError
 from billready.ingest import ingest_directory
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-METADATA = ("_loaded_at", "_source_file")
+METADATA = ("_loaded_at", "_source_file", "_deleted_at")
 
 MILESTONES = [
     {
@@ -256,6 +256,55 @@ def test_every_table_exists_after_any_ingest(tmp_path: Path) -> None:
         "entity", "field", "value", "label", "isActive", *METADATA
     ]
     assert "_load_log" in tables
+
+
+def test_optional_entities_land_with_their_composite_keys(tmp_path: Path) -> None:
+    """Optional inputs (not REST entities) land like exports, keyed on their documented keys, and
+    the load log records them; an optional input with no file lands as an empty table."""
+    export = tmp_path / "export"
+    write_csv(
+        export,
+        "MilestoneSplits.csv",
+        ["milestoneID", "companyID", "percentage"],
+        [["7", "1", "80"], ["7", "2", "15"], ["7", "2", "20"]],  # the last row per key wins
+    )
+    write_csv(
+        export,
+        "AgreementMilestones.csv",
+        ["contractID", "title", "amount", "acceptanceRequired", "amendmentVersion"],
+        [["10", "Go-live", "4000", "true", "2"], ["10", "Training", "", "no", ""]],
+    )
+    database = tmp_path / "wh.duckdb"
+    report = ingest_directory(export, database, now=NOW)
+    assert report.rows["MilestoneSplits"] == 2 and report.rows["AgreementMilestones"] == 2
+    assert report.rows["MilestoneAllocations"] == 0
+    splits = without_metadata(rows(database, "milestone_splits", order="companyID"))
+    assert splits == [
+        {"milestoneID": 7, "companyID": 1, "percentage": 80.0},
+        {"milestoneID": 7, "companyID": 2, "percentage": 20.0},
+    ]
+    agreements = without_metadata(rows(database, "agreement_milestones", order="title"))
+    assert agreements[0] == {
+        "contractID": 10, "title": "Go-live", "amount": 4000.0, "acceptanceRequired": True,
+        "amendmentVersion": 2,
+    }
+    assert agreements[1]["acceptanceRequired"] is False and agreements[1]["amount"] is None
+    assert rows(database, "milestone_allocations") == []
+    log = rows(database, "_load_log", order="entity")
+    assert [(r["entity"], r["row_count"]) for r in log] == [("AgreementMilestones", 2), ("MilestoneSplits", 2)]
+
+    write_csv(tmp_path / "again", "MilestoneSplits.csv", ["milestoneID", "companyID", "percentage"], [["7", "2", "25"]])
+    ingest_directory(tmp_path / "again", database, now=NOW)
+    splits = without_metadata(rows(database, "milestone_splits", order="companyID"))
+    assert [s["percentage"] for s in splits] == [80.0, 25.0]  # upsert on (milestoneID, companyID)
+
+
+def test_optional_entity_key_is_required(tmp_path: Path) -> None:
+    write_csv(tmp_path / "export", "MilestoneSplits.csv", ["milestoneID", "percentage"], [["7", "80"]])
+    with pytest.raises(InputError) as caught:
+        ingest_directory(tmp_path / "export", tmp_path / "wh.duckdb", now=NOW)
+    assert caught.value.file == "MilestoneSplits.csv"
+    assert "companyID" in str(caught.value)
 
 
 def test_load_log_records_each_file(landed: Path) -> None:

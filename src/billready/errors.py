@@ -60,3 +60,23 @@ class QueryError(BillreadyError):
 
 class UsageError(BillreadyError):
     """A command was called with arguments it cannot use."""
+
+
+class ApiError(BillreadyError):
+    """The Autotask REST API could not be reached, refused a request, or sent a response billready
+    cannot use (not JSON, no ``id``, a field whose type changed). Messages never hold secrets.
+
+    ``status`` is the HTTP status of the response that failed, when there was one.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ApiAuthError(ApiError):
+    """The Autotask REST API refused the credentials (HTTP 401 or 403)."""
+
+
+class RefreshBusyError(BillreadyError):
+    """Another refresh of the same warehouse holds the refresh lock."""

@@ -8,10 +8,16 @@ A load runs in three steps:
 
 1. :func:`discover_exports` names every export file and rejects unknown or doubled ones.
 2. Each file is staged in a private in-memory DuckDB database as an all-VARCHAR table (CSV through
-   ``read_csv``, JSON through Python), validated with set-based SQL (the first bad row of every
-   column in one scan) and typed with the same SQL conversions.
+   ``read_csv``, Parquet through ``read_parquet`` with every column rendered as the text a CSV
+   export would hold, JSON through Python), validated with set-based SQL (the first bad row of
+   every column in one scan) and typed with the same SQL conversions.
 3. Only when every file is valid is the warehouse attached; then every table is created, widened
    and upserted, and the load logged, in one transaction, so a failure leaves it as it was.
+
+:func:`land_sources` runs steps 2 and 3 for any sources: export files, or documents already in
+memory (:class:`DocumentSource`, e.g. the pages ``billready pull`` read from the REST API). It can
+also skip records that did not change, mark records a complete source lacks as deleted
+(``_deleted_at``), and write bookkeeping rows (:class:`StateRows`) in the same transaction.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from billready.autotask import (
     ENTITIES,
@@ -40,11 +47,26 @@ from billready.autotask import (
 )
 from billready.errors import InputError, WarehouseError
 
-__all__ = ["ExportFile", "IngestReport", "discover_exports", "ingest_directory"]
+__all__ = [
+    "DocumentSource",
+    "ExportFile",
+    "IngestReport",
+    "LandedCounts",
+    "Landing",
+    "Source",
+    "StateRows",
+    "discover_exports",
+    "ingest_directory",
+    "land_sources",
+]
 
 logger = logging.getLogger(__name__)
 
-METADATA_COLUMNS: dict[str, str] = {"_loaded_at": "TIMESTAMP", "_source_file": "VARCHAR"}
+METADATA_COLUMNS: dict[str, str] = {
+    "_loaded_at": "TIMESTAMP",
+    "_source_file": "VARCHAR",
+    "_deleted_at": "TIMESTAMP",  # set when a complete source no longer holds the record
+}
 LOAD_LOG_TABLE = "_load_log"
 LOAD_LOG_COLUMNS: dict[str, str] = {
     "load_id": "VARCHAR",
@@ -54,7 +76,7 @@ LOAD_LOG_COLUMNS: dict[str, str] = {
     "source_file": "VARCHAR",
     "row_count": "BIGINT",
 }
-EXPORT_SUFFIXES = (".csv", ".json")
+EXPORT_SUFFIXES = (".csv", ".json", ".parquet")
 FIELDS_SUFFIX = ".fields"
 _WAREHOUSE = "wh"  # the warehouse's alias once attached to the staging connection
 
@@ -102,8 +124,8 @@ class IngestReport:
 class ExportFile:
     """One export file and the raw table (``target``) it lands in.
 
-    ``kind`` is ``csv``, ``json`` or ``fields``: an ``<Entity>.fields.json`` entityInformation
-    response, whose picklists belong to ``subject``.
+    ``kind`` is ``csv``, ``parquet``, ``json`` or ``fields``: an ``<Entity>.fields.json``
+    entityInformation response, whose picklists belong to ``subject``.
     """
 
     path: Path
@@ -124,10 +146,101 @@ class ExportFile:
 
 
 @dataclass(frozen=True)
-class _Staged:
-    """A validated, typed export held in a table of the staging database."""
+class DocumentSource:
+    """Records already in memory, landed like a JSON export file named ``name``.
 
-    export: ExportFile
+    ``kind`` is ``json`` (``document`` is a query response ``{"items": [...]}``, a list of them, or
+    a list of records) or ``fields`` (an entityInformation/fields response of ``subject``, landing
+    in the picklists). ``name`` locates errors and is stored as ``_source_file``.
+
+    ``complete`` says the document holds every live record of its table (for picklists: every
+    value of ``subject``'s fields): a landed record it lacks gets ``_deleted_at``. A ``keys_only``
+    document lists the keys of live records; it only serves that reconciliation and never lands.
+    """
+
+    name: str
+    target: Entity
+    document: Any
+    kind: str = "json"
+    subject: Entity | None = None
+    complete: bool = False
+    keys_only: bool = False
+
+    def error(
+        self, message: str, *, row: int | None = None, field: str | None = None
+    ) -> InputError:
+        """An :class:`InputError` located in this source."""
+        return InputError(message, file=self.name, row=row, field=field)
+
+
+#: Anything :func:`land_sources` lands: an export file or a document held in memory.
+Source = ExportFile | DocumentSource
+
+
+@dataclass(frozen=True)
+class StateRows:
+    """Bookkeeping rows (e.g. pull watermarks) written in the same transaction as the data.
+
+    ``raw_autotask.<table>`` is created with ``columns`` if missing; each row replaces the row
+    with the same ``key`` values.
+    """
+
+    table: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+@dataclass(frozen=True)
+class LandedCounts:
+    """What one landing did to one raw table (picklists: to one entity's values).
+
+    ``received`` records were staged (the last per key); of those, ``inserted`` were new,
+    ``updated`` replaced a landed record (or brought a deleted one back), ``unchanged`` were
+    skipped because the landed record was identical (only when skipping is asked for).
+    ``deleted`` landed records were marked ``_deleted_at`` because a complete source lacked them.
+    """
+
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def __add__(self, other: LandedCounts) -> LandedCounts:
+        return LandedCounts(
+            self.received + other.received,
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            self.deleted + other.deleted,
+        )
+
+
+@dataclass(frozen=True)
+class Landing:
+    """What one :func:`land_sources` call landed.
+
+    ``rows`` maps every entity name, and ``Picklists``, to the records received (0 when no source
+    held it); ``counts`` maps the same names to :class:`LandedCounts`; ``extra_columns`` maps an
+    entity to the columns its catalogue lacks, kept as VARCHAR. ``sources`` names the sources
+    that landed records (keys-only sources excluded).
+    """
+
+    load_id: str
+    loaded_at: datetime
+    database: Path
+    sources: tuple[str, ...]
+    rows: dict[str, int]
+    counts: dict[str, LandedCounts]
+    extra_columns: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class _Staged:
+    """A validated, typed source held in a table of the staging database."""
+
+    export: Source
     table: str
     columns: tuple[str, ...]
     row_count: int
@@ -151,25 +264,67 @@ def ingest_directory(path: Path, database: Path, *, now: datetime | None = None)
     """
     directory, database = Path(path), Path(database)
     exports = discover_exports(directory)
+    landing = land_sources(exports, database, origin=str(directory.resolve()), now=now)
+    report = IngestReport(
+        load_id=landing.load_id,
+        loaded_at=landing.loaded_at,
+        source_dir=directory,
+        database=database,
+        files=landing.sources,
+        rows=landing.rows,
+        extra_columns=landing.extra_columns,
+    )
+    logger.info("%s", report.summary().splitlines()[0])
+    return report
+
+
+def land_sources(
+    sources: Iterable[Source],
+    database: Path,
+    *,
+    origin: str,
+    now: datetime | None = None,
+    skip_unchanged: bool = False,
+    state: Iterable[StateRows] = (),
+) -> Landing:
+    """Validate and type every source, then land them all in ``database`` in one transaction.
+
+    ``origin`` is recorded as ``_load_log.source_dir`` (a directory, or the API's REST root).
+    ``now`` (default: the current time) is stamped as ``_loaded_at`` and, on records a complete
+    source lacks, ``_deleted_at``. With ``skip_unchanged``, a received record identical to the
+    landed one (every column but the metadata) is left as it is, ``_loaded_at`` included.
+    ``state`` rows are written in the same transaction.
+
+    Raises :class:`InputError` for the first bad value, before anything is written, and
+    :class:`WarehouseError` when the warehouse cannot be opened for writing.
+    """
+    database = Path(database)
     loaded_at = _utc_naive(now)
     load_id = uuid.uuid4().hex
     con = _staging_connection()
     try:
-        staged = [_stage(con, export, f"stage_{i}", loaded_at) for i, export in enumerate(exports)]
-        log_rows = _load_log_rows(load_id, loaded_at, directory, staged)
-        _write_warehouse(con, database, staged, log_rows)
+        staged = [_stage(con, source, f"stage_{i}", loaded_at) for i, source in enumerate(sources)]
+        log_rows = _load_log_rows(load_id, loaded_at, origin, staged)
+        counts = _write_warehouse(
+            con,
+            database,
+            staged,
+            log_rows,
+            loaded_at=loaded_at,
+            skip_unchanged=skip_unchanged,
+            state=tuple(state),
+        )
     finally:
         con.close()
-    report = _report(load_id, loaded_at, directory, database, staged)
-    logger.info("%s", report.summary().splitlines()[0])
-    return report
+    return _landing(load_id, loaded_at, database, staged, counts)
 
 
 def discover_exports(directory: Path) -> list[ExportFile]:
     """Return the export files of ``directory`` in load order (file name, ignoring case).
 
-    A ``.csv``/``.json`` file must be named after an entity (plural, singular or table name, any
-    case), ``Picklists``, or ``<Entity>.fields`` (JSON only). Other files and dot files are ignored.
+    A ``.csv``/``.json``/``.parquet`` file must be named after an entity (plural, singular or table
+    name, any case), ``Picklists``, or ``<Entity>.fields`` (JSON only). Other files and dot files
+    are ignored.
     """
     if not directory.is_dir():
         raise InputError("export directory not found", file=str(directory))
@@ -183,7 +338,7 @@ def discover_exports(directory: Path) -> list[ExportFile]:
     )
     if not paths:
         raise InputError(
-            "no export files found (expected <Entity>.csv or <Entity>.json, e.g. Contracts.csv)",
+            "no export files found (expected <Entity>.csv, .json or .parquet, e.g. Contracts.csv)",
             file=directory.name or str(directory),
         )
     exports = [_classify(p) for p in paths]
@@ -207,8 +362,8 @@ def _classify(path: Path) -> ExportFile:
     entity = find_entity(stem)
     if entity is None:
         raise InputError(
-            "not a known export file (expected <Entity>.csv or <Entity>.json for one of "
-            f"{', '.join(ENTITIES)}; Picklists.csv or .json; or <Entity>.fields.json)",
+            "not a known export file (expected <Entity>.csv, .json or .parquet for one of "
+            f"{', '.join(ENTITIES)}; Picklists.csv, .json or .parquet; or <Entity>.fields.json)",
             file=path.name,
         )
     return ExportFile(path, entity, kind)
@@ -257,7 +412,7 @@ def _create_from_records(
         con.unregister(f"{table}_arrow")
 
 
-def _stage(con: Connection, export: ExportFile, table: str, loaded_at: datetime) -> _Staged:
+def _stage(con: Connection, export: Source, table: str, loaded_at: datetime) -> _Staged:
     """Stage, validate and type one export file in ``table``."""
     text_table = f"{table}_text"
     columns = _STAGERS[export.kind](con, export, text_table)
@@ -283,7 +438,7 @@ class _ColumnNames:
     Catalogue fields take the catalogue's spelling; other columns keep their first spelling.
     """
 
-    def __init__(self, export: ExportFile) -> None:
+    def __init__(self, export: Source) -> None:
         self._export = export
         self._by_lower: dict[str, str] = {}
 
@@ -363,21 +518,74 @@ def _csv_error(export: ExportFile, exc: duckdb.Error) -> InputError:
     return export.error(f"malformed CSV ({'; '.join(details)})", row=row)
 
 
-def _stage_json(con: Connection, export: ExportFile, table: str) -> list[str]:
+def _stage_parquet(con: Connection, export: ExportFile, table: str) -> list[str]:
+    """Load a Parquet file as text columns, each value as the text a CSV export would hold.
+
+    Integral numbers (also in DOUBLE and DECIMAL columns, as pandas writes integers with gaps)
+    lose their fractional zeros, timestamps and dates are ISO text, lists and structs JSON text;
+    validation and typing are then the CSV path's.
+    """
+    source = f"read_parquet({_lit(str(export.path))})"
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        file_names = pq.read_schema(export.path).names  # DuckDB renames duplicates
+    except (duckdb.Error, pa.ArrowException) as exc:
+        raise export.error(f"not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    names = _ColumnNames(export)
+    selects = []
+    for name, (column, kind, *_) in zip(file_names, described):
+        if names.seen(name):
+            raise export.error(
+                "duplicate column (column names are matched ignoring case)", field=name.strip()
+            )
+        selects.append(f"{_parquet_text(_q(column), str(kind))} AS {_q(names.resolve(name))}")
+    if not selects:
+        raise export.error("empty file (expected columns named after the entity's fields)")
+    try:
+        con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(selects)} FROM {source}")
+    except duckdb.Error as exc:
+        raise export.error(f"unreadable Parquet data ({str(exc).splitlines()[0]})") from None
+    return names.columns
+
+
+def _parquet_text(column: str, kind: str) -> str:
+    """SQL rendering one Parquet column (DuckDB type ``kind``) as export text."""
+    kind = kind.upper()
+    if kind.startswith(("FLOAT", "DOUBLE", "DECIMAL")):
+        integral = f"isfinite({column}) AND abs({column}) < 1e18 AND {column} = trunc({column})"
+        return (
+            f"CASE WHEN {integral} THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) "
+            f"ELSE CAST({column} AS VARCHAR) END"
+        )
+    if kind == "BLOB":
+        return f"decode({column})"  # strings written without the UTF-8 annotation
+    if kind.endswith("[]") or kind.startswith(("STRUCT", "MAP", "UNION")):
+        return f"CAST(to_json({column}) AS VARCHAR)"
+    return f"CAST({column} AS VARCHAR)"
+
+
+def _stage_json(con: Connection, export: Source, table: str) -> list[str]:
     """Load a JSON export (query response, list of responses, or list of records)."""
-    return _stage_records(con, export, table, _json_records(export, _read_json(export)))
+    return _stage_records(con, export, table, _json_records(export, _document(export)))
 
 
-def _stage_fields(con: Connection, export: ExportFile, table: str) -> list[str]:
+def _stage_fields(con: Connection, export: Source, table: str) -> list[str]:
     """Load the picklist values of an ``<Entity>.fields.json`` (entityInformation/fields)."""
-    return _stage_records(con, export, table, _picklist_records(export, _read_json(export)))
+    return _stage_records(con, export, table, _picklist_records(export, _document(export)))
 
 
-_STAGERS: dict[str, Callable[[Connection, ExportFile, str], list[str]]] = {
+# Keyed by ``kind``: file kinds take an ExportFile; json and fields any Source.
+_STAGERS: dict[str, Callable[[Connection, Any, str], list[str]]] = {
     "csv": _stage_csv,
+    "parquet": _stage_parquet,
     "json": _stage_json,
     "fields": _stage_fields,
 }
+
+
+def _document(source: Source) -> Any:
+    """The parsed JSON of a source: a file's contents, or the document held in memory."""
+    return source.document if isinstance(source, DocumentSource) else _read_json(source)
 
 
 def _read_json(export: ExportFile) -> Any:
@@ -392,7 +600,7 @@ def _read_json(export: ExportFile) -> Any:
         ) from None
 
 
-def _json_records(export: ExportFile, document: Any) -> list[dict[str, Any]]:
+def _json_records(export: Source, document: Any) -> list[dict[str, Any]]:
     """Return the records of a query response, a list of responses, or a list of records."""
     if _is_page(document):
         pages = [document]
@@ -416,7 +624,7 @@ def _is_page(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("items"), list)
 
 
-def _picklist_records(export: ExportFile, document: Any) -> list[dict[str, Any]]:
+def _picklist_records(export: Source, document: Any) -> list[dict[str, Any]]:
     """Flatten an entityInformation/fields response into picklist records."""
     fields = document.get("fields") if isinstance(document, dict) else None
     if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields):
@@ -441,7 +649,7 @@ def _picklist_records(export: ExportFile, document: Any) -> list[dict[str, Any]]
 
 
 def _stage_records(
-    con: Connection, export: ExportFile, table: str, records: list[dict[str, Any]]
+    con: Connection, export: Source, table: str, records: list[dict[str, Any]]
 ) -> list[str]:
     """Load JSON records as text columns; the key columns always exist."""
     names = _ColumnNames(export)
@@ -453,7 +661,7 @@ def _stage_records(
 
 
 def _text_record(
-    export: ExportFile, names: _ColumnNames, row: int, record: dict[str, Any]
+    export: Source, names: _ColumnNames, row: int, record: dict[str, Any]
 ) -> dict[str, str | None]:
     """One JSON record with resolved column names and text values."""
     out: dict[str, str | None] = {}
@@ -529,7 +737,7 @@ def _conversion(target: Entity, column: str) -> _Conversion | None:
     return _CONVERSIONS.get(field.duckdb_type) if field else None
 
 
-def _validate(con: Connection, export: ExportFile, table: str, columns: list[str]) -> None:
+def _validate(con: Connection, export: Source, table: str, columns: list[str]) -> None:
     """Raise an InputError for the first bad value of a staged table (by row, then column)."""
     target = export.target
     missing = [key for key in target.key if key not in columns]
@@ -567,7 +775,7 @@ def _key_phrase(target: Entity) -> str:
     return f"{', '.join(head)} and {last}" if head else f"an {last}"
 
 
-def _validate_picklist_entities(con: Connection, export: ExportFile, table: str) -> None:
+def _validate_picklist_entities(con: Connection, export: Source, table: str) -> None:
     """Reject picklist rows naming an entity billready does not land."""
     bad = _first(
         con,
@@ -583,7 +791,7 @@ def _validate_picklist_entities(con: Connection, export: ExportFile, table: str)
         )
 
 
-def _typed_select(export: ExportFile, table: str, columns: list[str], loaded_at: datetime) -> str:
+def _typed_select(export: Source, table: str, columns: list[str], loaded_at: datetime) -> str:
     """SQL selecting the typed, normalised records of a staged table, the last row per key."""
     target = export.target
     expressions = {}
@@ -615,28 +823,188 @@ def _typed_select(export: ExportFile, table: str, columns: list[str], loaded_at:
 
 
 def _write_warehouse(
-    con: Connection, database: Path, staged: list[_Staged], log_rows: list[tuple[Any, ...]]
-) -> None:
-    """Create, widen and upsert every raw table and append the load log, in one transaction."""
+    con: Connection,
+    database: Path,
+    staged: list[_Staged],
+    log_rows: list[tuple[Any, ...]],
+    *,
+    loaded_at: datetime,
+    skip_unchanged: bool = False,
+    state: tuple[StateRows, ...] = (),
+) -> dict[str, LandedCounts]:
+    """Create, widen and upsert every raw table, mark deletes, write ``state`` and append the
+    load log, in one transaction. Returns the counts per target name.
+
+    Comparing with the landed records (and dropping unchanged ones from the staging tables) only
+    reads the warehouse, so it runs before the transaction: a DuckDB transaction writes to one
+    database, and the one transaction here writes to the warehouse alone.
+    """
     _attach(con, database)
     try:
+        live = _live_keys(con, staged)
+        landed = _landed_columns(con)
+        counts = [_compare(con, item, landed.get(item.export.target.table, {}), skip_unchanged)
+                  for item in staged]
         con.execute("BEGIN TRANSACTION")
         try:
             _ensure_tables(con, staged)
             for item in staged:
-                _upsert(con, item)
+                if not _keys_only(item):
+                    _upsert(con, item)
+            deleted = {
+                scope: _mark_deleted(con, scope, table, loaded_at) for scope, table in live.items()
+            }
+            _write_state(con, state)
             placeholders = ", ".join("?" for _ in LOAD_LOG_COLUMNS)
-            con.executemany(
-                f"INSERT INTO {_raw(LOAD_LOG_TABLE)} ({', '.join(LOAD_LOG_COLUMNS)}) "
-                f"VALUES ({placeholders})",
-                log_rows,
-            )
+            if log_rows:
+                con.executemany(
+                    f"INSERT INTO {_raw(LOAD_LOG_TABLE)} ({', '.join(LOAD_LOG_COLUMNS)}) "
+                    f"VALUES ({placeholders})",
+                    log_rows,
+                )
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     finally:
         con.execute(f"DETACH {_WAREHOUSE}")
+    totals: dict[str, LandedCounts] = {}
+    for item, count in zip(staged, counts):
+        name = item.export.target.name
+        totals[name] = totals.get(name, LandedCounts()) + count
+    for (name, _), count in deleted.items():
+        totals[name] = totals.get(name, LandedCounts()) + LandedCounts(deleted=count)
+    return totals
+
+
+def _keys_only(item: _Staged) -> bool:
+    """Whether a staged source only lists live keys (it is never upserted)."""
+    return isinstance(item.export, DocumentSource) and item.export.keys_only
+
+
+def _scope(item: _Staged) -> tuple[str, str | None]:
+    """The records a complete source speaks for: its table, and for picklists its subject."""
+    subject = item.export.subject
+    return item.export.target.name, subject.name if subject else None
+
+
+def _live_keys(con: Connection, staged: list[_Staged]) -> dict[tuple[str, str | None], str]:
+    """Stage the live keys of every scope a complete (or keys-only) source covers.
+
+    Returns a staging table of keys per scope. The keys are those of every source of the scope's
+    table, taken before unchanged records are dropped, so a record another source holds is live.
+    """
+    scopes = dict.fromkeys(
+        _scope(item)
+        for item in staged
+        if isinstance(item.export, DocumentSource) and (item.export.complete or _keys_only(item))
+    )
+    tables: dict[str, str] = {}
+    live: dict[tuple[str, str | None], str] = {}
+    for scope in scopes:
+        name = scope[0]
+        if name not in tables:
+            items = [item for item in staged if item.export.target.name == name]
+            key = ", ".join(_q(k) for k in items[0].export.target.key)
+            tables[name] = f"live_{len(tables)}"
+            union = " UNION ".join(f"SELECT {key} FROM {item.table}" for item in items)
+            con.execute(f"CREATE TABLE {tables[name]} AS {union}")
+        live[scope] = tables[name]
+    return live
+
+
+def _landed_columns(con: Connection) -> dict[str, dict[str, str]]:
+    """Every raw table's columns, keyed by lower-cased name (one catalogue query)."""
+    rows = con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = ? AND schema_name = ?",
+        [_WAREHOUSE, RAW_SCHEMA],
+    ).fetchall()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, {})[column.lower()] = column
+    return tables
+
+
+def _compare(
+    con: Connection, item: _Staged, landed: dict[str, str], skip_unchanged: bool
+) -> LandedCounts:
+    """Count the staged records that are new or replace a landed one; with ``skip_unchanged``,
+    first drop (from the staging table) those identical to the landed record. ``landed`` holds
+    the raw table's columns by lower-cased name (empty when it does not exist yet)."""
+    if _keys_only(item):
+        return LandedCounts()
+    target = item.export.target
+    if not landed:
+        return LandedCounts(received=item.row_count, inserted=item.row_count)
+    raw = _raw(target.table)
+    match = " AND ".join(f"r.{_q(k)} = s.{_q(k)}" for k in target.key)
+    unchanged = 0
+    if skip_unchanged:
+        same = [match]
+        if "_deleted_at" in landed:
+            same.append("r._deleted_at IS NULL")
+        staged_columns = {c.lower() for c in item.columns}
+        for column in item.columns:
+            if column.lower() in landed:
+                same.append(f"r.{_q(landed[column.lower()])} IS NOT DISTINCT FROM s.{_q(column)}")
+            else:
+                same.append(f"s.{_q(column)} IS NULL")
+        same += [
+            f"r.{_q(name)} IS NULL"
+            for lower, name in landed.items()
+            if lower not in staged_columns and lower not in METADATA_COLUMNS
+        ]
+        (unchanged,) = _first(
+            con,
+            f"DELETE FROM {item.table} AS s WHERE EXISTS "
+            f"(SELECT 1 FROM {raw} AS r WHERE {' AND '.join(same)})",
+        )
+    (updated,) = _first(
+        con,
+        f"SELECT count(*) FROM {item.table} AS s WHERE EXISTS (SELECT 1 FROM {raw} AS r WHERE {match})",
+    )
+    inserted = item.row_count - unchanged - updated
+    return LandedCounts(item.row_count, inserted, updated, unchanged)
+
+
+def _mark_deleted(
+    con: Connection, scope: tuple[str, str | None], live: str, loaded_at: datetime
+) -> int:
+    """Set ``_deleted_at`` on the landed records of ``scope`` whose key is not live."""
+    name, subject = scope
+    target = PICKLISTS if name == PICKLISTS.name else ENTITIES[name]
+    match = " AND ".join(f"r.{_q(k)} = l.{_q(k)}" for k in target.key)
+    within = " AND r.entity = ?" if subject else ""
+    (count,) = _first(
+        con,
+        f"UPDATE {_raw(target.table)} AS r SET _deleted_at = ? "
+        f"WHERE r._deleted_at IS NULL{within} "
+        f"AND NOT EXISTS (SELECT 1 FROM {live} AS l WHERE {match})",
+        [loaded_at, subject] if subject else [loaded_at],
+    )
+    if count:
+        logger.info("%s: marked %d record(s) deleted", subject or name, count)
+    return count
+
+
+def _write_state(con: Connection, state: tuple[StateRows, ...]) -> None:
+    """Replace bookkeeping rows by key, creating their tables when missing."""
+    for rows in state:
+        _ensure_table(con, rows.table, rows.columns)
+        names = list(rows.columns)
+        positions = [names.index(key) for key in rows.key]
+        match = " AND ".join(f"{_q(key)} = ?" for key in rows.key)
+        for row in rows.rows:
+            con.execute(
+                f"DELETE FROM {_raw(rows.table)} WHERE {match}", [row[i] for i in positions]
+            )
+        if rows.rows:
+            con.executemany(
+                f"INSERT INTO {_raw(rows.table)} ({', '.join(_q(n) for n in names)}) "
+                f"VALUES ({', '.join('?' for _ in names)})",
+                list(rows.rows),
+            )
 
 
 def _attach(con: Connection, database: Path) -> None:
@@ -671,14 +1039,19 @@ def _table_columns(target: Entity, extras: Iterable[str]) -> dict[str, str]:
     return columns
 
 
-def _ensure_table(con: Connection, table: str, columns: dict[str, str]) -> None:
-    """Create ``raw_autotask.<table>``, or add the columns it lacks (matched ignoring case)."""
+def _warehouse_columns(con: Connection, table: str) -> dict[str, str]:
+    """The columns of ``raw_autotask.<table>`` keyed by lower-cased name; empty when missing."""
     rows = con.execute(
         "SELECT column_name FROM duckdb_columns() "
         "WHERE database_name = ? AND schema_name = ? AND table_name = ?",
         [_WAREHOUSE, RAW_SCHEMA, table],
     ).fetchall()
-    existing = {name.lower() for (name,) in rows}
+    return {name.lower(): name for (name,) in rows}
+
+
+def _ensure_table(con: Connection, table: str, columns: dict[str, str]) -> None:
+    """Create ``raw_autotask.<table>``, or add the columns it lacks (matched ignoring case)."""
+    existing = _warehouse_columns(con, table)
     if not existing:
         definition = ", ".join(f"{_q(name)} {kind}" for name, kind in columns.items())
         con.execute(f"CREATE TABLE {_raw(table)} ({definition})")
@@ -705,34 +1078,40 @@ def _upsert(con: Connection, staged: _Staged) -> None:
 
 
 def _load_log_rows(
-    load_id: str, loaded_at: datetime, directory: Path, staged: list[_Staged]
+    load_id: str, loaded_at: datetime, origin: str, staged: list[_Staged]
 ) -> list[tuple[Any, ...]]:
-    """One ``_load_log`` row per landed file."""
-    source_dir = str(directory.resolve())
+    """One ``_load_log`` row per landed source (keys-only sources land nothing)."""
     return [
-        (load_id, loaded_at, source_dir, s.export.target.name, s.export.name, s.row_count)
+        (load_id, loaded_at, origin, s.export.target.name, s.export.name, s.row_count)
         for s in staged
+        if not _keys_only(s)
     ]
 
 
-def _report(
-    load_id: str, loaded_at: datetime, directory: Path, database: Path, staged: list[_Staged]
-) -> IngestReport:
+def _landing(
+    load_id: str,
+    loaded_at: datetime,
+    database: Path,
+    staged: list[_Staged],
+    counts: dict[str, LandedCounts],
+) -> Landing:
     """Summarise a finished load."""
-    rows = {name: 0 for name in (*ENTITIES, PICKLISTS.name)}
+    names = (*ENTITIES, PICKLISTS.name)
+    rows = dict.fromkeys(names, 0)
     extras: dict[str, tuple[str, ...]] = {}
-    for item in staged:
+    landed = [item for item in staged if not _keys_only(item)]
+    for item in landed:
         name = item.export.target.name
         rows[name] += item.row_count
         if item.extra_columns:
             extras[name] = tuple(dict.fromkeys((*extras.get(name, ()), *item.extra_columns)))
-    return IngestReport(
+    return Landing(
         load_id=load_id,
         loaded_at=loaded_at,
-        source_dir=directory,
         database=database,
-        files=tuple(s.export.name for s in staged),
+        sources=tuple(item.export.name for item in landed),
         rows=rows,
+        counts={name: counts.get(name, LandedCounts()) for name in names},
         extra_columns=extras,
     )
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('autotask', 'contract_charges') }}
+    where _deleted_at is null  -- gone from the tenant (docs/architecture.md)
 
 ),
 

@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('autotask', 'contracts') }}
+    where _deleted_at is null  -- gone from the tenant (docs/architecture.md)
 
 ),
 
@@ -17,6 +18,7 @@ renamed as (
         status as status_value,
         cast(startDate as date) as start_date,
         cast(endDate as date) as end_date,
+        cast(estimatedRevenue as {{ dbt.type_numeric() }}) as estimated_revenue,
         renewedContractID as renewed_contract_id,
         isDefaultContract as is_default_contract,
         _loaded_at,

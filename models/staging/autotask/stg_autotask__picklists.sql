@@ -3,6 +3,7 @@ with
 source as (
 
     select * from {{ source('autotask', 'picklists') }}
+    where _deleted_at is null  -- gone from the tenant (docs/architecture.md)
 
 ),
 
