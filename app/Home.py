@@ -27,7 +27,7 @@ def view_sql(panel: Panel, built: str) -> None:
             st.caption("Semantic request (MetricFlow)")
             st.code(json.dumps(result.semantic, indent=2), language="json")
         st.caption(
-            f"SQL that ran (DuckDB) · {len(result.frame)} row(s) · {result.elapsed_ms:.0f} ms · data built {built}"
+            f"SQL that ran (DuckDB) · {len(result.frame)} row(s) · {result.elapsed_ms:.0f} ms · {built}"
         )
         st.code(result.sql, language="sql")
         dialect = st.selectbox("Dialect", list(DIALECTS), key=f"dialect-{panel.key}")
@@ -48,10 +48,18 @@ def render(report: Report) -> None:
     projects = report.project_conflicts()
     trend = report.due_month_trend()
 
-    built_at = report.warehouse.built_at()
-    built = built_at.strftime("%Y-%m-%d %H:%M UTC") if built_at else "unknown"
+    readiness = report.readiness_overview()
+    rules = report.rule_findings()
+    findings = report.findings_action_list()
+    refresh_trend = report.refresh_trend()
+    history = report.history_summary()
+
+    freshness = report.freshness()
+    built = freshness.describe()
     st.title("Milestone allocation conflicts: fix these before you invoice")
-    st.caption(f"Warehouse: {report.warehouse.path} · data built {built}")
+    st.caption(f"Warehouse: {report.warehouse.directory} · {built}")
+    if freshness.warning():
+        st.warning(freshness.warning())
 
     st.header("01 · KPI overview")
     row = kpi.result.frame.iloc[0]
@@ -118,7 +126,7 @@ def render(report: Report) -> None:
     columns[1].metric("Approved and overdue amount", fmt.money(row["approved_overdue_amount"]))
     view_sql(overdue, built)
 
-    st.subheader("Prioritized action list")
+    st.subheader("Conflicted milestones, in fixing order")
     frame = actions.result.frame
     if frame.empty:
         st.success("Nothing to fix: no pipeline milestone carries a conflict.")
@@ -138,6 +146,61 @@ def render(report: Report) -> None:
             hide_index=True,
         )
     view_sql(actions, built)
+
+    st.header("05 · Billing readiness beyond allocation")
+    st.caption(
+        "Allocation conflicts alone feed the KPIs above; these categories catch the other ways a "
+        "milestone invoice goes wrong. A rule whose input was not landed is not evaluated (not zero)."
+    )
+    frame = readiness.result.frame
+    st.dataframe(
+        {
+            "Category": frame["category_title"],
+            "Findings": [fmt.count(v) for v in frame["findings"]],
+            "Milestones": [fmt.count(v) for v in frame["finding_milestones"]],
+            "Amount": [fmt.money(v) for v in frame["finding_amount"]],
+            "Rules evaluated": [f"{int(e)} of {int(n)}" for e, n in zip(frame["rules_evaluated"], frame["rules"])],
+            "Not evaluated": [v or "" for v in frame["rules_not_evaluated"]],
+        },
+        hide_index=True,
+    )
+    view_sql(readiness, built)
+
+    st.subheader("Every rule: what it catches and how to fix it")
+    for rule in rules.result.frame.itertuples():
+        if rule.is_evaluated:
+            state = f"{fmt.count(rule.findings)} finding(s) · {fmt.money(rule.finding_amount)}"
+        else:
+            state = f"not evaluated: {rule.not_evaluated_reason}"
+        with st.expander(f"{rule.title} · {rule.category} · {rule.severity} · {state}"):
+            st.markdown(f"`{rule.rule_code}` · source: {rule.reference}")
+            st.write(rule.cause)
+            st.markdown(f"**Fix: {rule.fix_title}**")
+            st.write(rule.fix_steps)
+    view_sql(rules, built)
+
+    st.subheader("Prioritized action list (all findings)")
+    frame = findings.result.frame
+    if frame.empty:
+        st.success("No findings: every evaluated rule passes.")
+    else:
+        st.dataframe(
+            {
+                "#": frame["action_rank"],
+                "Severity": frame["severity"],
+                "Rule": frame["rule_title"],
+                "Stage": frame["stage"].fillna("—"),
+                "Milestone": frame["milestone_title"].fillna(frame["charge_id"]).fillna("—"),
+                "Company": frame["company_name"],
+                "Project": frame["project_name"],
+                "Contract": frame["contract_name"],
+                "Amount": [fmt.money(v) for v in frame["amount"]],
+                "Due": [None if v is None else str(v)[:10] for v in frame["due_date"]],
+                "Detail": frame["detail"],
+            },
+            hide_index=True,
+        )
+    view_sql(findings, built)
 
     st.header("Revenue at risk by company")
     frame = companies.result.frame
@@ -171,6 +234,22 @@ def render(report: Report) -> None:
         chart = frame.assign(month=frame["metric_time__month"].astype(str).str[:7]).set_index("month")
         st.bar_chart(chart[["pipeline_amount", "revenue_at_risk"]], stack=False)
     view_sql(trend, built)
+
+    st.header("History over refreshes")
+    frame = refresh_trend.result.frame
+    row = history.result.frame.iloc[0]
+    columns = st.columns(3)
+    columns[0].metric("Conflicts resolved", fmt.count(row["resolved_conflicts"]))
+    columns[1].metric("Average time to resolve", fmt.days(row["avg_days_to_resolve"]))
+    columns[2].metric("Completion-to-posting cycle", fmt.days(row["avg_cycle_days"]))
+    view_sql(history, built)
+    if len(frame) < 2:
+        st.info("History builds up with every `billready refresh`: the trend appears from the second refresh on.")
+    else:
+        chart = frame.set_index("refresh_milestone__refreshed_at_label")
+        st.line_chart(chart[["history_conflicts"]])
+        st.line_chart(chart[["history_revenue_at_risk", "unbilled_approved_amount"]])
+    view_sql(refresh_trend, built)
 
 
 def main() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from billready import settings
-from billready.build import build
 from billready.ingest import ingest_directory
+from billready.refresh import refresh
 from billready.report import Report
 from billready.semantic import Warehouse
 
@@ -17,10 +17,14 @@ REFERENCE_DIR = settings.project_dir().parent / "shared" / "reference"
 
 @pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A warehouse directory holding the demo export, landed and built (models, tests, unit tests)."""
+    """A warehouse with the demo export landed, built (models, tests, unit tests) and published."""
     directory = tmp_path_factory.mktemp("demo-warehouse")
-    ingest_directory(settings.demo_export_dir(), settings.database_path(directory))
-    build(directory, quiet=True, as_of=settings.DEMO_AS_OF)
+    refresh(
+        directory,
+        land=lambda database: ingest_directory(settings.demo_export_dir(), database),
+        as_of=settings.DEMO_AS_OF,
+        quiet=True,
+    )
     return directory
 
 
@@ -29,3 +33,34 @@ def demo_report(demo_warehouse: Path) -> Iterator[Report]:
     """The report over the demo warehouse, read-only."""
     with Warehouse(demo_warehouse) as warehouse:
         yield Report(warehouse)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Write rows (dicts with the same keys) as a CSV export file."""
+    import csv
+
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="session")
+def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A one-milestone tenant with nothing wrong in its allocation and no optional inputs,
+    landed through the CLI (`billready ingest`)."""
+    from billready.cli import main
+
+    root = tmp_path_factory.mktemp("clean")
+    export = root / "export"
+    export.mkdir()
+    write_csv(export / "Companies.csv", [{"id": 1, "companyName": "Harbor Dental"}])
+    write_csv(export / "Contracts.csv", [{"id": 10, "companyID": 1, "contractName": "Harbor – Fixed Price", "status": 1, "endDate": "2027-06-30T00:00:00"}])
+    write_csv(export / "Projects.csv", [{"id": 100, "companyID": 1, "contractID": 10, "projectName": "Harbor M365"}])
+    write_csv(export / "BillingCodes.csv", [{"id": 5, "name": "Fixed Fee Milestone", "isActive": "true"}])
+    write_csv(export / "ContractMilestones.csv", [
+        {"id": 1000, "contractID": 10, "title": "Go-live", "amount": 4000, "dateDue": "2027-01-15T00:00:00", "status": "Approved for Billing", "billingCodeID": 5},
+    ])
+    warehouse = root / "warehouse"
+    assert main(["--warehouse", str(warehouse), "ingest", "--quiet", "--as-of", "2026-11-20", str(export)]) == 0
+    return warehouse

@@ -30,9 +30,11 @@ def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: 
         "02 · Milestone status breakdown",
         "03 · What causes allocation conflicts",
         "04 · How to resolve conflicts",
+        "05 · Billing readiness beyond allocation",
         "Revenue at risk by company",
         "FAQ · Conflicts by project",
         "Pipeline by due month",
+        "History over refreshes",
     ]
     assert any("data built 20" in caption.value for caption in app.caption)
     metrics = {m.label: m.value for m in app.metric}
@@ -68,6 +70,30 @@ def test_dialect_choice_shows_transpiled_sql(monkeypatch: pytest.MonkeyPatch, de
     added = after[after.index(before[2]) + 1]  # shown right below the status breakdown's SQL
     assert added != before[2]
     sqlglot.parse_one(added, read="tsql")
+
+
+def test_readiness_shows_categories_and_every_rule(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _run_app(monkeypatch, demo_warehouse)
+    labels = [expander.label for expander in app.expander]
+    rule_labels = [label for label in labels if " · " in label and "finding(s)" in label]
+    with Warehouse(demo_warehouse) as warehouse:
+        catalogue = Report(warehouse).rule_findings().result.frame
+    assert len(rule_labels) == len(catalogue) == 20
+    for rule in catalogue.itertuples():
+        assert any(label.startswith(f"{rule.title} · {rule.category} · {rule.severity} · {int(rule.findings)} finding(s)") for label in rule_labels)
+
+
+def test_rules_without_their_input_show_as_not_evaluated(monkeypatch: pytest.MonkeyPatch, clean_warehouse: Path) -> None:
+    app = _run_app(monkeypatch, clean_warehouse)
+    assert not app.exception
+    labels = [expander.label for expander in app.expander]
+    not_evaluated = [label for label in labels if "not evaluated: not landed" in label]
+    assert len(not_evaluated) == 7  # schedule (3), split (1), agreement (3)
+    assert all("finding(s)" not in label for label in not_evaluated)
+    overview = next(frame.value for frame in app.dataframe if "Rules evaluated" in frame.value.columns)
+    by_category = dict(zip(overview["Category"], overview["Rules evaluated"]))
+    assert by_category["Allocation conflicts"] == "4 of 4"
+    assert sorted(v for v in by_category.values() if v.startswith("0 of")) == ["0 of 1", "0 of 3", "0 of 3"]
 
 
 def test_no_warehouse_is_a_friendly_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

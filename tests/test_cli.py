@@ -71,22 +71,9 @@ def _write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def test_clean_export_passes_the_gate(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_clean_export_passes_the_gate(capsys: pytest.CaptureFixture[str], clean_warehouse: Path) -> None:
     """A tenant whose approved milestone is clean: check exits 0 and lists nothing."""
-    export = tmp_path / "export"
-    export.mkdir()
-    _write_csv(export / "Companies.csv", [{"id": 1, "companyName": "Harbor Dental"}])
-    _write_csv(export / "Contracts.csv", [{"id": 10, "companyID": 1, "contractName": "Harbor – Fixed Price", "status": 1, "endDate": "2027-06-30T00:00:00"}])
-    _write_csv(export / "Projects.csv", [{"id": 100, "companyID": 1, "contractID": 10, "projectName": "Harbor M365"}])
-    _write_csv(export / "BillingCodes.csv", [{"id": 5, "name": "Fixed Fee Milestone", "isActive": "true"}])
-    _write_csv(export / "ContractMilestones.csv", [
-        {"id": 1000, "contractID": 10, "title": "Go-live", "amount": 4000, "dateDue": "2027-01-15T00:00:00", "status": "Approved for Billing", "billingCodeID": 5},
-    ])
-    warehouse = tmp_path / "warehouse"
-    assert main(["--warehouse", str(warehouse), "ingest", str(export)]) == 0
-    assert main(["--warehouse", str(warehouse), "build", "--quiet"]) == 0
-    capsys.readouterr()
-    code, payload = _check_json(capsys, warehouse)
+    code, payload = _check_json(capsys, clean_warehouse)
     assert code == 0
     assert payload["milestones"] == []
     assert payload["kpis"] == {"total_milestones": 1, "conflicts_found": 0, "revenue_at_risk": 0, "charges_conflicts": 0}
@@ -137,7 +124,58 @@ def test_json_export_gives_the_same_result_as_csv(
         path.with_suffix(".json").write_text(json.dumps(payload))
         path.unlink()
     warehouse = tmp_path / "warehouse"
-    assert main(["--warehouse", str(warehouse), "ingest", str(export)]) == 0
-    assert main(["--warehouse", str(warehouse), "build", "--quiet"]) == 0
+    as_of = str(settings.DEMO_AS_OF)  # the demo fixture's as-of: timing findings depend on it
+    assert main(["--warehouse", str(warehouse), "ingest", "--quiet", "--as-of", as_of, str(export)]) == 0
+    assert main(["--warehouse", str(warehouse), "build", "--quiet", "--as-of", as_of]) == 0
     capsys.readouterr()
     assert _check_json(capsys, warehouse) == _check_json(capsys, demo_warehouse)
+
+
+def test_check_markdown_and_junit(capsys: pytest.CaptureFixture[str], demo_warehouse: Path) -> None:
+    from xml.etree import ElementTree as ET
+
+    assert main(["--warehouse", str(demo_warehouse), "check", "--format", "markdown"]) == 1
+    markdown = capsys.readouterr().out
+    assert markdown.startswith("## billready check: FAIL")
+    assert "- Revenue at risk: $28,500" in markdown
+    assert markdown.count("**blocking**") == 2
+    assert len([line for line in markdown.splitlines() if line.startswith("| ") and line[2].isdigit()]) == 5
+
+    assert main(["--warehouse", str(demo_warehouse), "check", "--format", "junit"]) == 1
+    suite = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
+    assert suite.get("tests") == "6" and suite.get("failures") == "3"
+    failing = [case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None]
+    assert len(failing) == 3 and failing[0].startswith("no conflicts in stages approved")
+
+    assert main(["--warehouse", str(demo_warehouse), "check", "--format", "junit", "--fail-on", "unmapped"]) == 0
+    suite = ET.fromstring(capsys.readouterr().out.split("\n", 1)[1])
+    assert suite.get("failures") == "0"
+
+
+def test_check_explains_fixes_from_the_catalogue(capsys: pytest.CaptureFixture[str], demo_warehouse: Path) -> None:
+    import csv as csv_module
+
+    catalogue = {row["rule_code"]: row for row in csv_module.DictReader((settings.project_dir() / "seeds" / "conflict_rules.csv").open())}
+    assert main(["--warehouse", str(demo_warehouse), "check"]) == 1
+    out = capsys.readouterr().out
+    assert "How to fix:" in out
+    for code in ("contract_reference_mismatch", "missing_allocation_code", "charge_contract_mismatch", "project_without_contract"):
+        assert f"{catalogue[code]['title']} ({code}): {catalogue[code]['fix_title']}." in out
+    code, payload = _check_json(capsys, demo_warehouse)
+    assert {finding["rule_code"] for finding in payload["findings"]} == set(catalogue)
+    assert [finding["action_rank"] for finding in payload["findings"]] == list(range(1, len(payload["findings"]) + 1))
+    assert payload["rules_not_evaluated"] == []
+
+
+def test_rules_lists_the_catalogue_and_explains_one(capsys: pytest.CaptureFixture[str], demo_warehouse: Path, clean_warehouse: Path) -> None:
+    assert main(["--warehouse", str(demo_warehouse), "rules", "--format", "json"]) == 0
+    rules = json.loads(capsys.readouterr().out)
+    assert len(rules) == 20 and all(rule["is_evaluated"] and rule["findings"] >= 1 for rule in rules)
+    assert main(["--warehouse", str(clean_warehouse), "rules", "--format", "json"]) == 0
+    rules = {rule["rule_code"]: rule for rule in json.loads(capsys.readouterr().out)}
+    assert rules["split_not_100"]["is_evaluated"] is False and rules["split_not_100"]["findings"] is None
+    assert "MilestoneSplits" in rules["split_not_100"]["not_evaluated_reason"]
+    assert main(["--warehouse", str(demo_warehouse), "rules", "--explain", "double_billed"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Double billed (double_billed) · billing · blocker · 1 finding(s)")
+    assert main(["--warehouse", str(demo_warehouse), "rules", "--explain", "nope"]) == 2

@@ -1,11 +1,11 @@
 """The billing-close gate: conflicted pipeline milestones in fixing order, and an exit code."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from billready.errors import UsageError
-from billready.formatting import plain
+from billready.formatting import money, plain
 from billready.report import Report
 
 STAGES = ("incomplete", "complete", "approved", "unmapped")
@@ -21,6 +21,9 @@ class CheckResult:
     charges_by_allocation: dict[str, int]
     milestones: list[dict[str, Any]]
     fail_on: tuple[str, ...]
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The rule catalogue by code: title, category, severity, fix_title, fix_steps, is_evaluated."""
 
     @property
     def blocking(self) -> list[dict[str, Any]]:
@@ -39,7 +42,14 @@ class CheckResult:
             "fail_on": list(self.fail_on),
             "blocking_milestones": len(self.blocking),
             "milestones": self.milestones,
+            "findings": self.findings,
+            "rules_not_evaluated": sorted(code for code, rule in self.rules.items() if not rule["is_evaluated"]),
         }
+
+    def fixes(self) -> list[dict[str, Any]]:
+        """The catalogue's fix for every rule the conflicted milestones break, in catalogue order."""
+        codes = {code for milestone in self.milestones for code in milestone["conflicts"]}
+        return [rule for code, rule in self.rules.items() if code in codes]
 
 
 def parse_fail_on(text: str) -> tuple[str, ...]:
@@ -77,5 +87,89 @@ def run_check(report: Report, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> Che
                 "due_date": plain(row["due_date"]),
             }
         )
-    return CheckResult(kpis, charges_by_allocation, milestones, fail_on)
+    findings = [
+        {key: plain(value) for key, value in row.items()}
+        for row in report.findings_action_list().result.frame.to_dict(orient="records")
+    ]
+    rules = {
+        str(row["rule_code"]): {key: plain(row[key]) for key in (
+            "rule_code", "title", "category", "severity", "fix_title", "fix_steps", "is_evaluated", "not_evaluated_reason",
+        )}
+        for row in report.rule_findings().result.frame.to_dict(orient="records")
+    }
+    return CheckResult(kpis, charges_by_allocation, milestones, fail_on, findings, rules)
 
+
+
+def to_markdown(result: CheckResult) -> str:
+    """The gate's result as Markdown, for a chat post or a mail body."""
+    kpis = result.kpis
+    status = "FAIL" if result.exit_code else "PASS"
+    lines = [
+        f"## billready check: {status}",
+        "",
+        f"- Pipeline milestones: {kpis['total_milestones']:,}",
+        f"- Conflicts found: {kpis['conflicts_found']:,}",
+        f"- Revenue at risk: {money(kpis['revenue_at_risk'])}",
+        f"- Charges conflicts: {kpis['charges_conflicts']:,}",
+        f"- Failing stages: {', '.join(result.fail_on)} ({len(result.blocking)} milestone(s) block the run)",
+        "",
+    ]
+    if not result.milestones:
+        lines.append("No pipeline milestone carries a conflict.")
+        return "\n".join(lines)
+    lines += [
+        "| # | Milestone | Stage | Company | Project | Amount | Due | Conflicts |",
+        "|---:|---|---|---|---|---:|---|---|",
+    ]
+    for m in result.milestones:
+        cells = [
+            str(m["priority_rank"]),
+            f"{m['title'] or ''} ({m['milestone_id']})",
+            m["stage"] + (" **blocking**" if m["stage"] in result.fail_on else ""),
+            m["company_name"] or "",
+            m["project_name"] or "",
+            money(m["amount"]),
+            m["due_date"] or "",
+            ", ".join(m["conflicts"]),
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    lines += ["", "### How to fix"]
+    for rule in result.fixes():
+        lines += ["", f"**{rule['title']}** (`{rule['rule_code']}`): {rule['fix_title']}.", "", rule["fix_steps"]]
+    return "\n".join(lines)
+
+
+def to_junit(result: CheckResult) -> str:
+    """The gate's result as JUnit XML: one test case per conflicted pipeline milestone, failing
+    when its stage is a --fail-on stage, plus one case for the gate itself."""
+    from xml.etree import ElementTree as ET
+
+    suite = ET.Element(
+        "testsuite",
+        name="billready check",
+        tests=str(len(result.milestones) + 1),
+        failures=str(len(result.blocking) + (1 if result.exit_code else 0)),
+        errors="0",
+        skipped="0",
+    )
+    gate = ET.SubElement(suite, "testcase", classname="billready.gate", name=f"no conflicts in stages {','.join(result.fail_on)}")
+    if result.exit_code:
+        ET.SubElement(gate, "failure", message=f"{len(result.blocking)} milestone(s) in a failing stage carry conflicts")
+    for m in result.milestones:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"billready.milestones.{m['stage']}",
+            name=f"milestone {m['milestone_id']}: {m['title'] or ''}",
+        )
+        detail = (
+            f"{m['company_name'] or '?'} / {m['project_name'] or 'no project'}: {money(m['amount'])} "
+            f"due {m['due_date'] or '?'}; conflicts: {', '.join(m['conflicts'])}"
+        )
+        if m["stage"] in result.fail_on:
+            ET.SubElement(case, "failure", message=", ".join(m["conflicts"])).text = detail
+        else:
+            ET.SubElement(case, "system-out").text = detail
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode")

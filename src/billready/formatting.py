@@ -29,6 +29,13 @@ def share(value: Any) -> str:
     return f"{float(value) * 100:.1f}%"
 
 
+def days(value: Any) -> str:
+    """A duration in days with one decimal (``3.5 days``); ``—`` when unknown."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{float(value):,.1f} days"
+
+
 def count(value: Any) -> str:
     """``1,092``."""
     if value is None or pd.isna(value):

@@ -6,6 +6,8 @@ CLI only call these functions and render.
 """
 from __future__ import annotations
 
+import datetime
+import os
 from dataclasses import dataclass
 
 from billready.semantic import MetricRequest, QueryResult, SemanticLayer, Warehouse, format_sql
@@ -18,10 +20,60 @@ OVERDUE_REQUEST = MetricRequest(saved_query="overdue_approved")
 COMPANY_REQUEST = MetricRequest(saved_query="company_conflicts")
 PROJECT_REQUEST = MetricRequest(saved_query="project_conflicts")
 TREND_REQUEST = MetricRequest(saved_query="due_month_trend")
+READINESS_REQUEST = MetricRequest(saved_query="readiness_overview")
+RULE_FINDINGS_REQUEST = MetricRequest(saved_query="rule_findings")
+REFRESH_TREND_REQUEST = MetricRequest(saved_query="refresh_trend")
+HISTORY_SUMMARY_REQUEST = MetricRequest(saved_query="history_summary")
 REQUESTS = (
     KPI_REQUEST, STATUS_REQUEST, CHARGE_ALLOCATION_REQUEST, RULE_REQUEST,
     OVERDUE_REQUEST, COMPANY_REQUEST, PROJECT_REQUEST, TREND_REQUEST,
+    READINESS_REQUEST, RULE_FINDINGS_REQUEST, REFRESH_TREND_REQUEST, HISTORY_SUMMARY_REQUEST,
 )
+MAX_AGE_ENV = "BILLREADY_MAX_AGE_HOURS"
+DEFAULT_MAX_AGE_HOURS = 24.0
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When the served data was built and landed, and whether it is older than allowed."""
+
+    built_at: datetime.datetime | None
+    landed_at: datetime.datetime | None
+    max_age_hours: float
+    now: datetime.datetime
+
+    @property
+    def age_hours(self) -> float | None:
+        reference = self.landed_at or self.built_at
+        return None if reference is None else (self.now - reference).total_seconds() / 3600
+
+    @property
+    def is_stale(self) -> bool:
+        return self.age_hours is None or self.age_hours > self.max_age_hours
+
+    def describe(self) -> str:
+        def when(value: datetime.datetime | None) -> str:
+            return value.strftime("%Y-%m-%d %H:%M UTC") if value else "unknown"
+
+        return f"data built {when(self.built_at)} · landed {when(self.landed_at)}"
+
+    def warning(self) -> str | None:
+        if not self.is_stale:
+            return None
+        if self.age_hours is None:
+            return "When this data was landed is unknown: refresh before billing close."
+        return (
+            f"This data is {self.age_hours:,.0f} hours old (more than {self.max_age_hours:g}): "
+            "run `billready refresh` before billing close."
+        )
+
+
+def max_age_hours() -> float:
+    """The age past which the report warns: ``$BILLREADY_MAX_AGE_HOURS``, else 24."""
+    try:
+        return float(os.environ.get(MAX_AGE_ENV, DEFAULT_MAX_AGE_HOURS))
+    except ValueError:
+        return DEFAULT_MAX_AGE_HOURS
 
 _STATUS_OUTER = """
 select
@@ -70,13 +122,103 @@ where conflict_rules.category = 'allocation'
 order by conflict_rules.display_order
 """
 
-RESOLUTION_STEPS_SQL = format_sql("""
+_READINESS_OUTER = """
+with rules as (
+    select
+        category,
+        count(*) as rules,
+        sum(case when is_evaluated then 1 else 0 end) as rules_evaluated,
+        string_agg(case when not is_evaluated then rule_code end, ', ' order by display_order) as rules_not_evaluated
+    from marts.bi_rule_status
+    group by category
+)
 select
-    step_number,
+    rule_categories.category,
+    rule_categories.category_title,
+    rule_categories.description,
+    rules.rules,
+    rules.rules_evaluated,
+    rules.rules_not_evaluated,
+    coalesce(metric_query.findings, 0) as findings,
+    coalesce(metric_query.finding_milestones, 0) as finding_milestones,
+    coalesce(metric_query.finding_category_amount, 0) as finding_amount
+from reference.rule_categories as rule_categories
+inner join rules
+    on rules.category = rule_categories.category
+left join metric_query
+    on metric_query.finding__category = rule_categories.category
+order by rule_categories.display_order
+"""
+
+_RULE_FINDINGS_OUTER = """
+select
+    bi_rule_status.rule_code,
+    bi_rule_status.category,
+    bi_rule_status.severity,
+    bi_rule_status.title,
+    conflict_rules.cause,
+    conflict_rules.fix_title,
+    conflict_rules.fix_steps,
+    conflict_rules.reference,
+    bi_rule_status.is_evaluated,
+    bi_rule_status.not_evaluated_reason,
+    case when bi_rule_status.is_evaluated then coalesce(metric_query.findings, 0) end as findings,
+    case when bi_rule_status.is_evaluated then coalesce(metric_query.finding_milestones, 0) end as finding_milestones,
+    case when bi_rule_status.is_evaluated then coalesce(metric_query.finding_amount, 0) end as finding_amount
+from marts.bi_rule_status as bi_rule_status
+inner join reference.conflict_rules as conflict_rules
+    on conflict_rules.rule_code = bi_rule_status.rule_code
+inner join reference.rule_categories as rule_categories
+    on rule_categories.category = bi_rule_status.category
+left join metric_query
+    on metric_query.finding__rule_code = bi_rule_status.rule_code
+order by rule_categories.display_order, bi_rule_status.display_order
+"""
+
+FINDINGS_ACTION_SQL = format_sql("""
+select
+    action_rank,
+    severity,
+    category,
+    rule_code,
+    rule_title,
+    stage,
+    milestone_id,
+    milestone_title,
+    charge_id,
+    company_name,
+    project_name,
+    contract_name,
+    amount,
+    due_date,
+    detail
+from marts.bi_findings
+order by action_rank
+""")
+
+RESOLUTION_STEPS_SQL = format_sql("""
+with steps as (
+    select
+        display_order as step_order,
+        rule_code,
+        fix_title as title,
+        fix_steps as body
+    from reference.conflict_rules
+    where category = 'allocation'
+    union all
+    select
+        1000 + practice_number as step_order,
+        null as rule_code,
+        title,
+        body
+    from reference.billing_practices
+)
+select
+    row_number() over (order by step_order) as step_number,
     rule_code,
     title,
     body
-from reference.resolution_steps
+from steps
 order by step_number
 """)
 
@@ -166,6 +308,38 @@ class Report:
         """Pipeline milestones, amount and revenue at risk by due month."""
         return Panel("due_month_trend", "Pipeline by due month", self.semantic.query(TREND_REQUEST))
 
+    def readiness_overview(self) -> Panel:
+        """Billing readiness: findings, milestones and amount per rule category, and which rules
+        could not be evaluated (their optional input was not landed)."""
+        result = self.semantic.query_wrapped(READINESS_REQUEST, _READINESS_OUTER)
+        return Panel("readiness_overview", "Billing readiness overview", result)
+
+    def rule_findings(self) -> Panel:
+        """Every catalogue rule: cause, fix, live count and amount, or why it is not evaluated."""
+        result = self.semantic.query_wrapped(RULE_FINDINGS_REQUEST, _RULE_FINDINGS_OUTER)
+        return Panel("rule_findings", "Every rule: findings and fixes", result)
+
+    def findings_action_list(self) -> Panel:
+        """Every finding in fixing order: stage, then severity, then amount."""
+        return Panel("findings_action_list", "Prioritized action list (all findings)", self.warehouse.query(FINDINGS_ACTION_SQL))
+
+    def refresh_trend(self) -> Panel:
+        """History: conflicts, revenue at risk and unbilled approved work at each refresh."""
+        return Panel("refresh_trend", "Conflicts over refreshes", self.semantic.query(REFRESH_TREND_REQUEST))
+
+    def history_summary(self) -> Panel:
+        """History: conflicts resolved, average time to resolve, completion-to-posting cycle time."""
+        return Panel("history_summary", "Resolution and cycle time", self.semantic.query(HISTORY_SUMMARY_REQUEST))
+
+    def freshness(self, now: datetime.datetime | None = None) -> Freshness:
+        """When the served data was built and landed, against the configured maximum age."""
+        return Freshness(
+            built_at=self.warehouse.built_at(),
+            landed_at=self.warehouse.landed_at(),
+            max_age_hours=max_age_hours(),
+            now=now or datetime.datetime.now(datetime.timezone.utc),
+        )
+
     def panels(self) -> list[Panel]:
         """Every panel, in report order."""
         return [
@@ -179,4 +353,9 @@ class Report:
             self.company_conflicts(),
             self.project_conflicts(),
             self.due_month_trend(),
+            self.readiness_overview(),
+            self.rule_findings(),
+            self.findings_action_list(),
+            self.refresh_trend(),
+            self.history_summary(),
         ]

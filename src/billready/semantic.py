@@ -129,22 +129,31 @@ class Warehouse:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.path = settings.database_path(directory)
-        if not self.path.exists():
-            raise WarehouseError(
-                f"no warehouse at {self.path}: run `billready demo`, or `billready ingest PATH` "
-                "and `billready build` first"
-            )
-        try:
-            # Readers see the warehouse and nothing else: no files, no extensions, no ATTACH.
-            self.connection = duckdb.connect(
-                str(self.path), read_only=True, config={"enable_external_access": False}
-            )
-        except duckdb.IOException as exc:
-            raise WarehouseError(
-                f"cannot open {self.path} read-only: another process is writing to it "
-                f"(ingest or build); try again when it finishes ({exc})"
-            ) from exc
+        # A refresh may publish (and prune) between reading current.json and opening the file:
+        # then read the pointer again. Published snapshot files are never written after publish.
+        for attempt in range(3):
+            self.serving_dir = settings.serving_dir(directory)
+            self.path = settings.database_path(directory)
+            if not self.path.exists():
+                if attempt < 2 and self.serving_dir != directory:
+                    continue
+                raise WarehouseError(
+                    f"no warehouse in {directory} (nothing published yet): run `billready demo`, "
+                    "or `billready refresh PATH` with a directory of Autotask exports"
+                )
+            try:
+                # Readers see the warehouse and nothing else: no files, no extensions, no ATTACH.
+                self.connection = duckdb.connect(
+                    str(self.path), read_only=True, config={"enable_external_access": False}
+                )
+                break
+            except duckdb.IOException as exc:
+                if attempt < 2 and not self.path.exists():
+                    continue
+                raise WarehouseError(
+                    f"cannot open {self.path} read-only: another process is writing to it; "
+                    f"try again when it finishes ({exc})"
+                ) from exc
 
     def query(self, sql: str, parameters: list[Any] | None = None) -> QueryResult:
         """Run one statement and return its rows with the SQL text itself."""
@@ -162,12 +171,21 @@ class Warehouse:
 
     def built_at(self) -> datetime.datetime | None:
         """When dbt last built this warehouse (UTC), from its run_results.json; None if unknown."""
-        path = settings.dbt_target_dir(self.directory) / "run_results.json"
+        path = self.serving_dir / "target" / "run_results.json"
         try:
             generated = json.loads(path.read_text())["metadata"]["generated_at"]
         except (OSError, KeyError, ValueError):
             return None
         return datetime.datetime.fromisoformat(generated.replace("Z", "+00:00"))
+
+    def landed_at(self) -> datetime.datetime | None:
+        """When data was last landed (UTC): the newest load in raw_autotask._load_log."""
+        try:
+            row = self.connection.execute("select max(loaded_at) from raw_autotask._load_log").fetchone()
+        except duckdb.Error:
+            return None
+        value = row[0] if row else None
+        return value.replace(tzinfo=datetime.timezone.utc) if value is not None else None
 
     def close(self) -> None:
         self.connection.close()
@@ -230,7 +248,9 @@ class SemanticLayer:
 
         self.directory = directory
         self.warehouse = warehouse
-        manifest_path = settings.semantic_manifest_path(directory)
+        # The manifest of the very snapshot the warehouse connection reads (not a newer one).
+        base = warehouse.serving_dir if warehouse is not None else settings.serving_dir(directory)
+        manifest_path = base / "target" / "semantic_manifest.json"
         if not manifest_path.exists():
             raise WarehouseError(
                 f"no semantic manifest at {manifest_path}: run `billready build` first"
