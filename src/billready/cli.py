@@ -8,14 +8,17 @@ import logging
 import os
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from billready import settings
 from billready.errors import BillreadyError
-from billready.formatting import OUTPUT_FORMATS, render_frame
+from billready.formatting import OUTPUT_FORMATS, money, render_frame
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from billready.check import CheckResult
 
 logger = logging.getLogger("billready")
@@ -36,22 +39,92 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = commands.add_parser("ingest", help="land a directory of Autotask exports in raw_autotask")
-    ingest.add_argument("path", type=Path, help="directory of <Entity>.csv / <Entity>.json files")
-
-    demo = commands.add_parser("demo", help="land the demo export shipped with billready and build")
-    demo.add_argument(
-        "--as-of",
-        type=_date,
-        default=settings.DEMO_AS_OF,
-        metavar="DATE",
-        help=f"evaluate date rules as of DATE (default: the demo's snapshot day, {settings.DEMO_AS_OF})",
-    )
-    build = commands.add_parser("build", help="dbt build: models, data tests and unit tests")
-    build.add_argument("--quiet", action="store_true", help="print dbt errors only")
-    build.add_argument(
+    refresh_options = argparse.ArgumentParser(add_help=False)
+    refresh_options.add_argument(
         "--as-of", type=_date, default=None, metavar="DATE",
         help="evaluate date rules as of DATE, YYYY-MM-DD (default: today)",
+    )
+    refresh_options.add_argument(
+        "--keep", type=int, default=None, metavar="N",
+        help="published snapshots to keep (default: $BILLREADY_KEEP_SNAPSHOTS, else 3)",
+    )
+    refresh_options.add_argument("--wait", action="store_true", help="wait for a running refresh instead of refusing")
+    refresh_options.add_argument("--quiet", action="store_true", help="print dbt errors only")
+
+    refresh = commands.add_parser(
+        "refresh",
+        parents=[refresh_options],
+        help="land new data (optional), build and test a copy, publish it atomically",
+        description=(
+            "Copy the published snapshot, land PATH into the copy (when given), run dbt source "
+            "freshness and dbt build on it, and publish it as the new snapshot only when every "
+            "error-level test passed. Readers keep reading the old snapshot until then."
+        ),
+    )
+    refresh.add_argument("path", type=Path, nargs="?", help="directory of Autotask exports to land first")
+
+    ingest = commands.add_parser(
+        "ingest", parents=[refresh_options],
+        help="land a directory of Autotask exports and publish a new build (= refresh PATH)",
+    )
+    ingest.add_argument("path", type=Path, help="directory of <Entity>.csv / .json / .parquet files")
+
+    demo = commands.add_parser(
+        "demo", parents=[refresh_options], help="land the demo export shipped with billready and build",
+    )
+    demo.set_defaults(demo_as_of=settings.DEMO_AS_OF)
+    demo.add_argument(
+        "--api", action="store_true",
+        help="serve the demo export from a local Autotask API stand-in and pull it over HTTP",
+    )
+
+    pull = commands.add_parser(
+        "pull", parents=[refresh_options],
+        help="pull the Autotask REST API into raw_autotask and publish a new build",
+        description=(
+            "Pull every entity and the picklists from the Autotask REST API (credentials from "
+            "AUTOTASK_USERNAME, AUTOTASK_SECRET, AUTOTASK_INTEGRATION_CODE), incrementally where "
+            "an entity has a last-modified field, land them like `ingest` does, build and "
+            "publish. See docs/pull.md."
+        ),
+    )
+    pull.add_argument(
+        "--base-url", metavar="URL",
+        help="the REST root, the part before /V1.0/ (default: $AUTOTASK_BASE_URL, else the zone "
+        "Autotask names for the user)",
+    )
+    pull.add_argument("--full", action="store_true", help="reload every entity, ignoring watermarks")
+
+    standin = commands.add_parser(
+        "standin", help="serve an export directory as a local Autotask REST API (127.0.0.1)",
+    )
+    standin.add_argument("path", type=Path, help="an export directory `billready ingest` accepts")
+    standin.add_argument("--port", type=int, default=8580, help="port on 127.0.0.1 (default 8580; 0 picks one)")
+    build = commands.add_parser(
+        "build", parents=[refresh_options],
+        help="rebuild and republish from the landed data (dbt build: models, data tests, unit tests)",
+    )
+    build.add_argument(
+        "--target", choices=("duckdb", "spark"), default="duckdb",
+        help="duckdb (default): rebuild and publish the warehouse; spark: build the same project on "
+        "Apache Spark from the published raw data (needs the spark extra and Java 17; "
+        "docs/warehouses.md)",
+    )
+
+    synth = commands.add_parser(
+        "synth", help="write a synthetic Autotask export of any size, in the demo's proportions",
+    )
+    synth.add_argument("out", type=Path, help="directory to write <Entity>.parquet (or .csv) files to")
+    synth.add_argument("--milestones", type=int, required=True, metavar="N", help="contract milestones")
+    synth.add_argument(
+        "--charges", type=int, default=None, metavar="M",
+        help="project, contract and ticket charges together (default: 1590 per 55 milestones)",
+    )
+    synth.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
+    synth.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    synth.add_argument(
+        "--snapshot", type=_date, default=None, metavar="DATE",
+        help="the day the export is taken (default: the demo's, 2026-08-21)",
     )
 
     serve = commands.add_parser("serve", help="serve the Streamlit report on localhost")
@@ -62,13 +135,21 @@ def _parser() -> argparse.ArgumentParser:
         "check",
         help="list conflicted pipeline milestones; exit 1 when one in a --fail-on stage has a conflict",
     )
-    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    check.add_argument(
+        "--format", choices=("text", "json", "markdown", "junit"), default="text",
+        help="text (default), json, markdown (for mail or chat) or junit (for CI)",
+    )
+    check.add_argument("--json", action="store_true", help="same as --format json")
     check.add_argument(
         "--fail-on",
         default="approved",
         metavar="STAGES",
         help="comma list of stages whose conflicts fail the check (default: approved)",
     )
+
+    rules = commands.add_parser("rules", help="the rule catalogue: every rule, its live findings, or why it is not evaluated")
+    rules.add_argument("--format", choices=OUTPUT_FORMATS, default="table")
+    rules.add_argument("--explain", metavar="RULE", help="print one rule's cause and fix")
 
     metrics = commands.add_parser("metrics", help="list metrics, saved queries and dimensions with descriptions")
     metrics.add_argument("--format", choices=("table", "json"), default="table")
@@ -123,29 +204,94 @@ def _configure_logging(verbose: bool) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def _cmd_ingest(warehouse: Path, args: argparse.Namespace) -> int:
+def _refresh(
+    warehouse: Path,
+    args: argparse.Namespace,
+    export: Path | None,
+    as_of: datetime.date | None,
+    land: Callable[[Path], None] | None = None,
+) -> int:
+    """Every command that changes data goes through billready.refresh (``land`` lands it into the
+    build copy's database; by default, ingesting ``export``)."""
     from billready.ingest import ingest_directory
+    from billready.refresh import refresh
 
-    report = ingest_directory(args.path, settings.database_path(warehouse))
-    print(report.summary())
+    def land_export(database: Path) -> None:
+        assert export is not None
+        print(ingest_directory(export, database).summary())
+
+    snapshot = refresh(
+        warehouse,
+        land=land or (land_export if export is not None else None),
+        as_of=as_of,
+        keep=args.keep,
+        quiet=args.quiet,
+        wait=args.wait,
+    )
+    print(f"published snapshot {snapshot.snapshot_id} in {warehouse}")
     return EXIT_OK
 
 
-def _cmd_demo(warehouse: Path, args: argparse.Namespace) -> int:
-    from billready.build import build
-    from billready.ingest import ingest_directory
+def _cmd_refresh(warehouse: Path, args: argparse.Namespace) -> int:
+    return _refresh(warehouse, args, args.path, args.as_of)
 
-    report = ingest_directory(settings.demo_export_dir(), settings.database_path(warehouse))
-    print(report.summary())
-    build(warehouse, as_of=args.as_of)
-    print(f"demo warehouse ready: {settings.database_path(warehouse)}")
+
+def _cmd_ingest(warehouse: Path, args: argparse.Namespace) -> int:
+    return _refresh(warehouse, args, args.path, args.as_of)
+
+
+def _cmd_demo(warehouse: Path, args: argparse.Namespace) -> int:
+    # The demo is a snapshot of a fictional tenant: evaluate it as of its snapshot day by default.
+    as_of = args.as_of or args.demo_as_of
+    if args.api:  # the same export, served by a local Autotask stand-in and pulled over HTTP
+        from billready.standin import pull_demo
+
+        return _refresh(warehouse, args, None, as_of, land=lambda db: print(pull_demo(db).summary()))
+    return _refresh(warehouse, args, settings.demo_export_dir(), as_of)
+
+
+def _cmd_pull(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.autotask_api import Credentials, resolve_base_url
+    from billready.pull import pull_tenant
+
+    credentials = Credentials.from_env()  # refuse missing credentials before anything starts
+    base_url = resolve_base_url(args.base_url)
+
+    def land(database: Path) -> None:
+        print(pull_tenant(database, credentials, base_url, full=args.full).summary())
+
+    return _refresh(warehouse, args, None, args.as_of, land=land)
+
+
+def _cmd_standin(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.standin import serve_standin
+
+    serve_standin(args.path, port=args.port)
     return EXIT_OK
 
 
 def _cmd_build(warehouse: Path, args: argparse.Namespace) -> int:
-    from billready.build import build
+    if args.target == "spark":
+        from billready import spark
 
-    build(warehouse, quiet=args.quiet, as_of=args.as_of)
+        spark.build(warehouse, quiet=args.quiet, as_of=args.as_of)
+        print(f"built on Spark in {settings.spark_dir(warehouse)}")
+        return EXIT_OK
+    return _refresh(warehouse, args, None, args.as_of)
+
+
+def _cmd_synth(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.synth import DEMO_SNAPSHOT, generate
+
+    summary = generate(
+        args.out,
+        milestones=args.milestones,
+        charges=args.charges,
+        seed=args.seed,
+        file_format=args.format,
+        snapshot=args.snapshot or DEMO_SNAPSHOT,
+    )
+    print(summary.summary())
     return EXIT_OK
 
 
@@ -165,15 +311,20 @@ def _cmd_serve(warehouse: Path, args: argparse.Namespace) -> int:
 
 
 def _cmd_check(warehouse: Path, args: argparse.Namespace) -> int:
-    from billready.check import parse_fail_on, run_check
+    from billready.check import parse_fail_on, run_check, to_junit, to_markdown
     from billready.report import Report
     from billready.semantic import Warehouse
 
     fail_on = parse_fail_on(args.fail_on)
     with Warehouse(warehouse) as opened:
         result = run_check(Report(opened), fail_on)
-    if args.json:
+    output_format = "json" if args.json else args.format
+    if output_format == "json":
         print(json.dumps(result.as_json(), indent=2))
+    elif output_format == "markdown":
+        print(to_markdown(result))
+    elif output_format == "junit":
+        print(to_junit(result))
     else:
         print(_format_check(result))
     return result.exit_code
@@ -194,6 +345,19 @@ def _format_check(result: CheckResult) -> str:
                 f"{m['amount'] or 0:>11,.2f}  {m['due_date'] or '':<10}  {', '.join(m['conflicts'])}"
                 f"   ({m['company_name'] or '?'} / {m['project_name'] or 'no project'})"
             )
+    if result.milestones:
+        lines.append("")
+        lines.append("How to fix:")
+        for rule in result.fixes():
+            lines.append(f"  {rule['title']} ({rule['rule_code']}): {rule['fix_title']}.")
+            lines.append(textwrap.indent(textwrap.fill(rule["fix_steps"], 96), "    "))
+    other = [f for f in result.findings if f["category"] != "allocation"]
+    if other:
+        lines.append("")
+        lines.append(
+            f"Beyond allocation: {len(other)} more finding(s) in "
+            f"{', '.join(sorted({f['category'] for f in other}))} (`billready rules`, or the report's section 05)."
+        )
     blocking = len(result.blocking)
     lines.append("")
     if blocking:
@@ -201,6 +365,32 @@ def _format_check(result: CheckResult) -> str:
     else:
         lines.append(f"OK: no milestone in stage {', '.join(result.fail_on)} carries a conflict.")
     return "\n".join(lines)
+
+
+def _cmd_rules(warehouse: Path, args: argparse.Namespace) -> int:
+    from billready.errors import UsageError
+    from billready.report import Report
+    from billready.semantic import Warehouse
+
+    with Warehouse(warehouse) as opened:
+        frame = Report(opened).rule_findings().result.frame
+    if args.explain:
+        match = frame[frame["rule_code"] == args.explain]
+        if match.empty:
+            raise UsageError(f"no rule {args.explain!r}; rules: {', '.join(frame['rule_code'])}")
+        rule = match.iloc[0]
+        state = (
+            f"{int(rule['findings'])} finding(s), {money(rule['finding_amount'])}"
+            if rule["is_evaluated"] else f"not evaluated: {rule['not_evaluated_reason']}"
+        )
+        print(f"{rule['title']} ({rule['rule_code']}) · {rule['category']} · {rule['severity']} · {state}")
+        print(f"\nCause\n{textwrap.fill(rule['cause'], 96)}")
+        print(f"\nFix: {rule['fix_title']}\n{textwrap.fill(rule['fix_steps'], 96)}")
+        print(f"\nSource: {rule['reference']}")
+        return EXIT_OK
+    columns = ["rule_code", "category", "severity", "is_evaluated", "findings", "finding_amount", "title", "not_evaluated_reason"]
+    print(render_frame(frame[columns], args.format))
+    return EXIT_OK
 
 
 def _cmd_metrics(warehouse: Path, args: argparse.Namespace) -> int:
@@ -262,11 +452,16 @@ def _cmd_sql(warehouse: Path, args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {
+    "refresh": _cmd_refresh,
     "ingest": _cmd_ingest,
     "demo": _cmd_demo,
+    "pull": _cmd_pull,
+    "standin": _cmd_standin,
     "build": _cmd_build,
+    "synth": _cmd_synth,
     "serve": _cmd_serve,
     "check": _cmd_check,
+    "rules": _cmd_rules,
     "metrics": _cmd_metrics,
     "query": _cmd_query,
     "sql": _cmd_sql,
@@ -286,6 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader of our output went away (`billready rules | head`)
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":
