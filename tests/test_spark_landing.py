@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
+import pytest
 
 from billready import settings, spark
 from billready.autotask import RAW_SCHEMA
@@ -52,3 +53,13 @@ def test_metricflow_sql_is_rewritten_for_spark() -> None:
     assert "FROM `marts`.`bi_contract_milestones`" in sql
     assert "billready" not in sql and '"' not in sql
     assert "COLLECT_LIST(x)" in sql
+
+
+def test_build_on_spark_refuses_a_warehouse_without_landed_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from billready.cli import main
+
+    assert main(["--warehouse", str(tmp_path / "empty"), "build", "--target", "spark"]) == 2
+    error = capsys.readouterr().err
+    assert "error:" in error and ("ingest" in error or "spark" in error)
