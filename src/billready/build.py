@@ -165,11 +165,3 @@ def dbt_vars(as_of: datetime.date | None) -> list[str]:
     if as_of is None:
         return []
     return ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
-
-
-def build(warehouse: Path, *, quiet: bool = False, as_of: datetime.date | None = None) -> BuildReport:
-    """``dbt build``: seeds, models, data tests and unit tests, in dependency order.
-
-    ``as_of`` fixes the date that date-based rules are evaluated against (default: today).
-    """
-    return run_dbt(warehouse, ["build", *dbt_vars(as_of)], quiet=quiet)

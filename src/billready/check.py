@@ -1,6 +1,7 @@
 """The billing-close gate: conflicted pipeline milestones in fixing order, and an exit code."""
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,3 +174,41 @@ def to_junit(result: CheckResult) -> str:
             ET.SubElement(case, "system-out").text = detail
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode")
+
+
+def to_text(result: CheckResult) -> str:
+    """The gate's result for a terminal: KPIs, the milestones in fixing order, the fixes."""
+    kpis = result.kpis
+    lines = [
+        f"{kpis['conflicts_found']} of {kpis['total_milestones']} pipeline milestones carry conflicts; "
+        f"revenue at risk ${kpis['revenue_at_risk']:,.0f}; {kpis['charges_conflicts']} charge conflicts.",
+    ]
+    if result.milestones:
+        lines.append("")
+        lines.append(f"{'#':>3}  {'milestone':>9}  {'stage':<10} {'amount':>11}  {'due':<10}  conflicts")
+        for m in result.milestones:
+            lines.append(
+                f"{m['priority_rank']:>3}  {m['milestone_id']:>9}  {m['stage']:<10} "
+                f"{m['amount'] or 0:>11,.2f}  {m['due_date'] or '':<10}  {', '.join(m['conflicts'])}"
+                f"   ({m['company_name'] or '?'} / {m['project_name'] or 'no project'})"
+            )
+    if result.milestones:
+        lines.append("")
+        lines.append("How to fix:")
+        for rule in result.fixes():
+            lines.append(f"  {rule['title']} ({rule['rule_code']}): {rule['fix_title']}.")
+            lines.append(textwrap.indent(textwrap.fill(rule["fix_steps"], 96), "    "))
+    other = [f for f in result.findings if f["category"] != "allocation"]
+    if other:
+        lines.append("")
+        lines.append(
+            f"Beyond allocation: {len(other)} more finding(s) in "
+            f"{', '.join(sorted({f['category'] for f in other}))} (`billready rules`, or the report's section 05)."
+        )
+    blocking = len(result.blocking)
+    lines.append("")
+    if blocking:
+        lines.append(f"FAIL: {blocking} milestone(s) in stage {', '.join(result.fail_on)} carry conflicts.")
+    else:
+        lines.append(f"OK: no milestone in stage {', '.join(result.fail_on)} carries a conflict.")
+    return "\n".join(lines)

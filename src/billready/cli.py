@@ -19,8 +19,6 @@ from billready.formatting import OUTPUT_FORMATS, money, render_frame
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from billready.check import CheckResult
-
 logger = logging.getLogger("billready")
 
 EXIT_OK, EXIT_CONFLICTS, EXIT_ERROR = 0, 1, 2
@@ -311,7 +309,7 @@ def _cmd_serve(warehouse: Path, args: argparse.Namespace) -> int:
 
 
 def _cmd_check(warehouse: Path, args: argparse.Namespace) -> int:
-    from billready.check import parse_fail_on, run_check, to_junit, to_markdown
+    from billready.check import parse_fail_on, run_check, to_junit, to_markdown, to_text
     from billready.report import Report
     from billready.semantic import Warehouse
 
@@ -326,45 +324,8 @@ def _cmd_check(warehouse: Path, args: argparse.Namespace) -> int:
     elif output_format == "junit":
         print(to_junit(result))
     else:
-        print(_format_check(result))
+        print(to_text(result))
     return result.exit_code
-
-
-def _format_check(result: CheckResult) -> str:
-    kpis = result.kpis
-    lines = [
-        f"{kpis['conflicts_found']} of {kpis['total_milestones']} pipeline milestones carry conflicts; "
-        f"revenue at risk ${kpis['revenue_at_risk']:,.0f}; {kpis['charges_conflicts']} charge conflicts.",
-    ]
-    if result.milestones:
-        lines.append("")
-        lines.append(f"{'#':>3}  {'milestone':>9}  {'stage':<10} {'amount':>11}  {'due':<10}  conflicts")
-        for m in result.milestones:
-            lines.append(
-                f"{m['priority_rank']:>3}  {m['milestone_id']:>9}  {m['stage']:<10} "
-                f"{m['amount'] or 0:>11,.2f}  {m['due_date'] or '':<10}  {', '.join(m['conflicts'])}"
-                f"   ({m['company_name'] or '?'} / {m['project_name'] or 'no project'})"
-            )
-    if result.milestones:
-        lines.append("")
-        lines.append("How to fix:")
-        for rule in result.fixes():
-            lines.append(f"  {rule['title']} ({rule['rule_code']}): {rule['fix_title']}.")
-            lines.append(textwrap.indent(textwrap.fill(rule["fix_steps"], 96), "    "))
-    other = [f for f in result.findings if f["category"] != "allocation"]
-    if other:
-        lines.append("")
-        lines.append(
-            f"Beyond allocation: {len(other)} more finding(s) in "
-            f"{', '.join(sorted({f['category'] for f in other}))} (`billready rules`, or the report's section 05)."
-        )
-    blocking = len(result.blocking)
-    lines.append("")
-    if blocking:
-        lines.append(f"FAIL: {blocking} milestone(s) in stage {', '.join(result.fail_on)} carry conflicts.")
-    else:
-        lines.append(f"OK: no milestone in stage {', '.join(result.fail_on)} carries a conflict.")
-    return "\n".join(lines)
 
 
 def _cmd_rules(warehouse: Path, args: argparse.Namespace) -> int:
