@@ -70,6 +70,7 @@ final as (
         projects.project_name,
         charges.contract_id,
         contracts.contract_name,
+        coalesce(projects.company_id, contracts.company_id) as company_id,
         charges.contract_resolved_from,
         charges.allocation_target,
         coalesce(pipeline_conflicts.conflicting_milestone_count, 0) > 0 as is_contract_conflict,

@@ -141,6 +141,8 @@ enriched as (
         contract_milestones.milestone_title,
         evaluated.charge_id,
         evaluated.contract_id,
+        coalesce(contract_milestones.company_id, charges.company_id, contracts.company_id) as company_id,
+        coalesce(contract_milestones.project_id, charges.project_id) as project_id,
         coalesce(contract_milestones.contract_name, contracts.contract_name) as contract_name,
         coalesce(contract_milestones.company_name, companies.company_name) as company_name,
         coalesce(contract_milestones.project_name, charges.project_name) as project_name,
