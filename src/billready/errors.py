@@ -80,3 +80,15 @@ class ApiAuthError(ApiError):
 
 class RefreshBusyError(BillreadyError):
     """Another refresh of the same warehouse holds the refresh lock."""
+
+
+class FilterError(BillreadyError):
+    """A report filter value billready cannot use (not a number, not a date, an empty range)."""
+
+
+class NotInViewError(BillreadyError):
+    """A drill-through target that does not exist, or that the viewer's scope does not include."""
+
+
+class AccessDenied(BillreadyError):
+    """The viewer may not see this report: not signed in, or not mapped to any company."""

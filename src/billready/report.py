@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from billready import filters as filtering
+from billready.access import Scope
+from billready.errors import NotInViewError
+from billready.filters import FilterOptions, ReportFilters
 from billready.semantic import MetricRequest, QueryResult, SemanticLayer, Warehouse, format_sql
 
 KPI_REQUEST = MetricRequest(saved_query="kpi_overview")
@@ -249,6 +254,283 @@ order by bi_contract_milestones.priority_rank
 """)
 
 
+OPTION_SQL: dict[str, str] = {
+    "companies": format_sql("""
+select distinct
+    company_id,
+    company_name
+from marts.bi_contract_milestones
+where company_id is not null
+order by company_name, company_id
+"""),
+    "projects": format_sql("""
+select distinct
+    project_id,
+    project_name,
+    company_id
+from marts.bi_contract_milestones
+where project_id is not null
+order by project_name, project_id
+"""),
+    "contracts": format_sql("""
+select distinct
+    contract_id,
+    contract_name,
+    company_id
+from marts.bi_contract_milestones
+where contract_id is not null
+order by contract_name, contract_id
+"""),
+    # The tenant's own status labels name each billing stage (the seed's label when none is used).
+    "stages": format_sql("""
+with labels as (
+    select
+        stage,
+        string_agg(distinct status_label, ' / ' order by status_label) as status_labels
+    from marts.bi_contract_milestones
+    group by stage
+)
+select
+    billing_stages.stage,
+    coalesce(labels.status_labels, billing_stages.stage_label) as stage_label
+from reference.billing_stages as billing_stages
+left join labels
+    on labels.stage = billing_stages.stage
+where labels.stage is not null or billing_stages.stage <> 'unmapped'
+order by billing_stages.display_order
+"""),
+    "rules": format_sql("""
+select
+    rule_code,
+    title,
+    category
+from reference.conflict_rules
+order by display_order
+"""),
+    "due_range": format_sql("""
+select
+    min(due_date) as due_min,
+    max(due_date) as due_max
+from marts.bi_contract_milestones
+"""),
+}
+"""The filter choices; read through the scope only (filters never narrow their own options)."""
+
+# Drill-through: each kind names its subject milestones and charges; the panels are the same.
+_SUBJECTS = {
+    "milestone": {
+        "milestones": "milestone_id = $milestone_id",
+        "charges": "false",
+        "findings": "true",
+    },
+    "project": {
+        "milestones": "project_id = $project_id",
+        "charges": "project_id = $project_id",
+        "findings": "true",
+    },
+    "rule": {
+        "milestones": "milestone_id in (select findings.milestone_id from marts.bi_findings as findings where findings.rule_code = $rule_code)",
+        "charges": "charge_id in (select findings.charge_id from marts.bi_findings as findings where findings.rule_code = $rule_code)",
+        "findings": "rule_code = $rule_code",
+    },
+}
+_SUBJECT_CTES = """
+with subject_milestones as (
+    select
+        milestone_id,
+        project_id,
+        contract_id
+    from marts.bi_contract_milestones
+    where {milestones}
+),
+subject_charges as (
+    select charge_id
+    from marts.bi_charges
+    where project_id in (select project_id from subject_milestones)
+        or {charges}
+),
+subject_contracts as (
+    select contract_id from subject_milestones
+    union
+    select contract_id
+    from marts.bi_charges
+    where charge_id in (select charge_id from subject_charges)
+),
+subject_findings as (
+    select finding_id
+    from marts.bi_findings
+    where (
+        milestone_id in (select milestone_id from subject_milestones)
+        or charge_id in (select charge_id from subject_charges)
+        or (milestone_id is null and charge_id is null and contract_id in (select contract_id from subject_contracts))
+    )
+        and {findings}
+)
+"""
+_DETAIL_BODIES = {
+    "detail_milestones": """
+select
+    priority_rank,
+    milestone_id,
+    milestone_title,
+    status_label,
+    stage,
+    company_name,
+    project_id,
+    project_name,
+    contract_id,
+    contract_name,
+    contract_status_label,
+    billing_code_name,
+    amount,
+    due_date,
+    days_past_due,
+    conflict_count
+from marts.bi_contract_milestones
+where milestone_id in (select milestone_id from subject_milestones)
+order by priority_rank
+""",
+    "detail_charges": """
+select
+    charge_id,
+    charge_source,
+    charge_name,
+    purchased_date,
+    billable_amount,
+    project_name,
+    contract_id,
+    contract_name,
+    contract_resolved_from,
+    allocation_target,
+    is_contract_conflict,
+    has_service_on_other_contract
+from marts.bi_charges
+where charge_id in (select charge_id from subject_charges)
+order by purchased_date, charge_id
+""",
+    "detail_contracts": """
+select
+    contracts.contract_id,
+    contracts.contract_name,
+    contracts.contract_number,
+    contract_statuses.status_label,
+    contract_statuses.contract_type_label,
+    contract_statuses.is_active,
+    contracts.start_date,
+    contracts.end_date,
+    contracts.estimated_revenue,
+    contracts.renewed_contract_id
+from staging.stg_autotask__contracts as contracts
+left join intermediate.int_contracts__statuses as contract_statuses
+    on contracts.contract_id = contract_statuses.contract_id
+where contracts.contract_id in (select contract_id from subject_contracts)
+order by contracts.contract_name, contracts.contract_id
+""",
+    "detail_billing_items": """
+select
+    billing_item_id,
+    milestone_id,
+    invoice_id,
+    item_name,
+    extended_price,
+    item_date,
+    posted_date
+from staging.stg_autotask__billing_items
+where milestone_id in (select milestone_id from subject_milestones)
+order by item_date, billing_item_id
+""",
+    "detail_findings": """
+select
+    bi_findings.action_rank,
+    bi_findings.severity,
+    bi_findings.rule_code,
+    bi_findings.rule_title,
+    bi_findings.milestone_id,
+    bi_findings.milestone_title,
+    bi_findings.charge_id,
+    bi_findings.contract_name,
+    bi_findings.amount,
+    bi_findings.detail,
+    conflict_rules.cause,
+    conflict_rules.fix_title,
+    conflict_rules.fix_steps
+from marts.bi_findings as bi_findings
+inner join reference.conflict_rules as conflict_rules
+    on bi_findings.rule_code = conflict_rules.rule_code
+where bi_findings.finding_id in (select finding_id from subject_findings)
+order by bi_findings.action_rank
+""",
+}
+DETAIL_PANELS = (
+    ("detail_milestones", "Milestones"),
+    ("detail_charges", "Charges (resolved contract and allocation)"),
+    ("detail_contracts", "Contracts"),
+    ("detail_billing_items", "Billing items"),
+    ("detail_findings", "Findings and fixes"),
+)
+_DETAIL_SUMMARIES = {
+    "milestone": """
+select
+    milestone_title as title,
+    milestone_id,
+    status_label,
+    stage,
+    company_id,
+    company_name,
+    project_id,
+    project_name,
+    contract_id,
+    contract_name,
+    amount,
+    due_date,
+    conflict_count
+from marts.bi_contract_milestones
+where milestone_id = $milestone_id
+""",
+    "project": """
+select
+    projects.project_name as title,
+    projects.project_id,
+    projects.project_number,
+    projects.company_id,
+    companies.company_name,
+    projects.contract_id,
+    projects.start_date,
+    projects.end_date
+from staging.stg_autotask__projects as projects
+left join staging.stg_autotask__companies as companies
+    on projects.company_id = companies.company_id
+where projects.project_id = $project_id
+""",
+    "rule": """
+select
+    title,
+    rule_code,
+    category,
+    severity,
+    grain,
+    cause,
+    fix_title,
+    fix_steps,
+    reference
+from reference.conflict_rules
+where rule_code = $rule_code
+""",
+}
+DETAIL_SQL: dict[str, dict[str, str]] = {
+    kind: {
+        "summary": format_sql(_DETAIL_SUMMARIES[kind]),
+        **{
+            key: format_sql(_SUBJECT_CTES.format(**subjects) + body)
+            for key, body in _DETAIL_BODIES.items()
+        },
+    }
+    for kind, subjects in _SUBJECTS.items()
+}
+"""Drill-through queries by kind (milestone, project, rule): a summary row and one query per panel,
+with the subject as a bound parameter."""
+
+
 @dataclass(frozen=True)
 class Panel:
     """One figure or table of the report and the query behind it."""
@@ -258,78 +540,189 @@ class Panel:
     result: QueryResult
 
 
-class Report:
-    """The report's sections over one read-only warehouse."""
+@dataclass(frozen=True)
+class Detail:
+    """A drill-through view: one rule, project or milestone, with its related rows."""
 
-    def __init__(self, warehouse: Warehouse) -> None:
+    kind: str
+    key: Any
+    title: str
+    summary: dict[str, Any]
+    panels: list[Panel] = field(default_factory=list)
+
+    def panel(self, key: str) -> Panel:
+        return next(panel for panel in self.panels if panel.key == key)
+
+
+def _as_id(value: Any, kind: str) -> int:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise NotInViewError(f"{kind} {value!r} is not an id") from None
+
+
+class Report:
+    """The report's sections over one read-only warehouse, narrowed by filters and a scope.
+
+    Every panel's query reads the tenant tables through billready.filters: the filters and the
+    viewer's scope become filtered CTEs with bound parameters, so each figure, table, drill-through
+    and export shows only rows in view, and the SQL a panel carries is still exactly what ran.
+    """
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        filters: ReportFilters | None = None,
+        scope: Scope | None = None,
+    ) -> None:
         self.warehouse = warehouse
         self.semantic = SemanticLayer(warehouse.directory, warehouse)
+        self.filters = filters or ReportFilters()
+        self.scope = scope or Scope.everything()
+
+    def with_filters(self, filters: ReportFilters) -> Report:
+        """The same warehouse and scope with other filters (no new connection)."""
+        other = Report.__new__(Report)
+        other.warehouse, other.semantic, other.scope = self.warehouse, self.semantic, self.scope
+        other.filters = filters
+        return other
+
+    def _plain(self, sql: str, params: dict[str, Any] | None = None, *, filtered: bool = True) -> QueryResult:
+        """A query of the marts, read through the filters (or only the scope) with bound parameters."""
+        text, bound = filtering.apply(sql, self.filters if filtered else ReportFilters(), self.scope, params)
+        return self.warehouse.query(text, bound)
+
+    def _metric(self, request: MetricRequest, outer_sql: str | None = None) -> QueryResult:
+        """A MetricFlow request (optionally inside a presentation query), read through the filters."""
+        compiled = self.semantic.compile(request)
+        sql = compiled if outer_sql is None else format_sql(f"with metric_query as (\n{compiled}\n)\n{outer_sql}")
+        text, bound = filtering.apply(sql, self.filters, self.scope)
+        result = self.warehouse.query(text, bound)
+        result.request = request
+        result.semantic = self.semantic.describe(request)
+        if not self.filters.is_empty():
+            result.semantic["filters"] = self.filters.describe()
+        if self.scope.is_restricted:
+            result.semantic["scope"] = self.scope.label
+        return result
 
     def kpi_overview(self) -> Panel:
         """01: total milestones, conflicts found, revenue at risk, charges conflicts."""
-        return Panel("kpi_overview", "KPI overview", self.semantic.query(KPI_REQUEST))
+        return Panel("kpi_overview", "KPI overview", self._metric(KPI_REQUEST))
 
     def charge_allocation(self) -> Panel:
         """01: charges by allocation target, with shares."""
-        result = self.semantic.query_wrapped(CHARGE_ALLOCATION_REQUEST, _CHARGE_ALLOCATION_OUTER)
+        result = self._metric(CHARGE_ALLOCATION_REQUEST, _CHARGE_ALLOCATION_OUTER)
         return Panel("charge_allocation", "Charges by allocation", result)
 
     def status_breakdown(self) -> Panel:
         """02: pipeline milestones by billing stage: count, share, amount, billing implication."""
-        result = self.semantic.query_wrapped(STATUS_REQUEST, _STATUS_OUTER)
+        result = self._metric(STATUS_REQUEST, _STATUS_OUTER)
         return Panel("status_breakdown", "Milestone status breakdown", result)
 
     def conflict_causes(self) -> Panel:
         """03: one row per allocation rule: cause, live count and amount."""
-        result = self.semantic.query_wrapped(RULE_REQUEST, _RULE_OUTER)
+        result = self._metric(RULE_REQUEST, _RULE_OUTER)
         return Panel("conflict_causes", "What causes allocation conflicts", result)
 
     def resolution_steps(self) -> Panel:
         """04: the fix steps."""
-        return Panel("resolution_steps", "How to resolve", self.warehouse.query(RESOLUTION_STEPS_SQL))
+        return Panel("resolution_steps", "How to resolve", self._plain(RESOLUTION_STEPS_SQL))
 
     def action_list(self) -> Panel:
         """04: conflicted pipeline milestones in fixing order."""
-        return Panel("action_list", "Prioritized action list", self.warehouse.query(ACTION_LIST_SQL))
+        return Panel("action_list", "Prioritized action list", self._plain(ACTION_LIST_SQL))
 
     def overdue_approved(self) -> Panel:
         """04: approved milestones past their due date (approved work not yet posted)."""
-        return Panel("overdue_approved", "Approved and overdue", self.semantic.query(OVERDUE_REQUEST))
+        return Panel("overdue_approved", "Approved and overdue", self._metric(OVERDUE_REQUEST))
 
     def company_conflicts(self) -> Panel:
         """Conflicts and revenue at risk per company."""
-        return Panel("company_conflicts", "Revenue at risk by company", self.semantic.query(COMPANY_REQUEST))
+        return Panel("company_conflicts", "Revenue at risk by company", self._metric(COMPANY_REQUEST))
 
     def project_conflicts(self) -> Panel:
         """FAQ: conflicts and revenue at risk per project."""
-        return Panel("project_conflicts", "Conflicts by project", self.semantic.query(PROJECT_REQUEST))
+        return Panel("project_conflicts", "Conflicts by project", self._metric(PROJECT_REQUEST))
 
     def due_month_trend(self) -> Panel:
         """Pipeline milestones, amount and revenue at risk by due month."""
-        return Panel("due_month_trend", "Pipeline by due month", self.semantic.query(TREND_REQUEST))
+        return Panel("due_month_trend", "Pipeline by due month", self._metric(TREND_REQUEST))
 
     def readiness_overview(self) -> Panel:
         """Billing readiness: findings, milestones and amount per rule category, and which rules
         could not be evaluated (their optional input was not landed)."""
-        result = self.semantic.query_wrapped(READINESS_REQUEST, _READINESS_OUTER)
+        result = self._metric(READINESS_REQUEST, _READINESS_OUTER)
         return Panel("readiness_overview", "Billing readiness overview", result)
 
     def rule_findings(self) -> Panel:
         """Every catalogue rule: cause, fix, live count and amount, or why it is not evaluated."""
-        result = self.semantic.query_wrapped(RULE_FINDINGS_REQUEST, _RULE_FINDINGS_OUTER)
+        result = self._metric(RULE_FINDINGS_REQUEST, _RULE_FINDINGS_OUTER)
         return Panel("rule_findings", "Every rule: findings and fixes", result)
 
     def findings_action_list(self) -> Panel:
         """Every finding in fixing order: stage, then severity, then amount."""
-        return Panel("findings_action_list", "Prioritized action list (all findings)", self.warehouse.query(FINDINGS_ACTION_SQL))
+        return Panel("findings_action_list", "Prioritized action list (all findings)", self._plain(FINDINGS_ACTION_SQL))
 
     def refresh_trend(self) -> Panel:
         """History: conflicts, revenue at risk and unbilled approved work at each refresh."""
-        return Panel("refresh_trend", "Conflicts over refreshes", self.semantic.query(REFRESH_TREND_REQUEST))
+        return Panel("refresh_trend", "Conflicts over refreshes", self._metric(REFRESH_TREND_REQUEST))
 
     def history_summary(self) -> Panel:
         """History: conflicts resolved, average time to resolve, completion-to-posting cycle time."""
-        return Panel("history_summary", "Resolution and cycle time", self.semantic.query(HISTORY_SUMMARY_REQUEST))
+        return Panel("history_summary", "Resolution and cycle time", self._metric(HISTORY_SUMMARY_REQUEST))
+
+    def filter_options(self) -> FilterOptions:
+        """What the viewer can filter on: the companies, projects, contracts, stages and rules of
+        the milestones in the viewer's scope (the current filters do not narrow the options)."""
+        frames = {}
+        for name, sql in OPTION_SQL.items():
+            frames[name] = self._plain(sql, filtered=False)
+        due = frames.pop("due_range").frame.iloc[0]
+
+        def as_date(value: Any) -> datetime.date | None:
+            return None if value is None or value != value else value.date() if hasattr(value, "date") else value
+
+        return FilterOptions(
+            companies=frames["companies"].frame,
+            projects=frames["projects"].frame,
+            contracts=frames["contracts"].frame,
+            stages=frames["stages"].frame,
+            rules=frames["rules"].frame,
+            due_min=as_date(due["due_min"]),
+            due_max=as_date(due["due_max"]),
+            sql={name: result.sql for name, result in frames.items()},
+        )
+
+    def _detail(self, kind: str, key: Any, params: dict[str, Any], *, filtered: bool) -> Detail:
+        queries = DETAIL_SQL[kind]
+        summary_result = self._plain(queries["summary"], params, filtered=filtered)
+        if summary_result.frame.empty:
+            raise NotInViewError(f"no {kind} {key} in view" + (f" (scope: {self.scope.label})" if self.scope.is_restricted else ""))
+        summary = {
+            column: (None if value != value else value)  # NaN/NA -> None
+            for column, value in summary_result.frame.iloc[0].to_dict().items()
+        }
+        panels = [
+            Panel(panel_key, title, self._plain(queries[panel_key], params, filtered=filtered))
+            for panel_key, title in DETAIL_PANELS
+        ]
+        return Detail(kind, key, str(summary.get("title") or f"{kind} {key}"), summary, panels)
+
+    def milestone_detail(self, milestone_id: int) -> Detail:
+        """One milestone: itself, its project's charges, its contract, its billing items, its
+        findings with their fixes. The scope applies; the report's filters do not (a charge on
+        another contract is exactly what the viewer came to see)."""
+        return self._detail("milestone", milestone_id, {"milestone_id": _as_id(milestone_id, "milestone")}, filtered=False)
+
+    def project_detail(self, project_id: int) -> Detail:
+        """One project: its milestones, charges, contracts, billing items and findings (scope only)."""
+        return self._detail("project", project_id, {"project_id": _as_id(project_id, "project")}, filtered=False)
+
+    def rule_detail(self, rule_code: str) -> Detail:
+        """One rule: its cause and fix, and the milestones, charges, contracts, billing items and
+        findings it flags, within the report's filters and the scope."""
+        return self._detail("rule", rule_code, {"rule_code": str(rule_code)}, filtered=True)
 
     def freshness(self, now: datetime.datetime | None = None) -> Freshness:
         """When the served data was built and landed, against the configured maximum age."""

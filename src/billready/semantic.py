@@ -119,7 +119,8 @@ class QueryResult:
     frame: pd.DataFrame
     elapsed_ms: float
     request: MetricRequest | None = None
-    parameters: list[Any] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    """The bound parameters the SQL ran with (``$name`` in the text), for display beside it."""
     semantic: dict[str, Any] | None = None
     """The semantic request with a saved query's parameters spelled out (None for plain SQL)."""
 
@@ -155,11 +156,14 @@ class Warehouse:
                     f"try again when it finishes ({exc})"
                 ) from exc
 
-    def query(self, sql: str, parameters: list[Any] | None = None) -> QueryResult:
-        """Run one statement and return its rows with the SQL text itself."""
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        """Run one statement with named bound parameters; return its rows with the SQL text itself."""
         started = time.perf_counter()
         try:
-            frame = self.connection.execute(sql, parameters or []).fetchdf()
+            if parameters:
+                frame = self.connection.execute(sql, parameters).fetchdf()
+            else:
+                frame = self.connection.execute(sql).fetchdf()
         except duckdb.CatalogException as exc:
             raise WarehouseError(
                 f"the warehouse {self.path} has not been built (missing table): run `billready build` ({exc})"
@@ -167,7 +171,7 @@ class Warehouse:
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {exc}\n{sql}") from exc
         elapsed = (time.perf_counter() - started) * 1000
-        return QueryResult(sql=sql, frame=frame, elapsed_ms=elapsed, parameters=list(parameters or []))
+        return QueryResult(sql=sql, frame=frame, elapsed_ms=elapsed, parameters=dict(parameters or {}))
 
     def built_at(self) -> datetime.datetime | None:
         """When dbt last built this warehouse (UTC), from its run_results.json; None if unknown."""
