@@ -160,8 +160,17 @@ def _stored_failures(warehouse: Path, outcome: NodeOutcome, limit: int = 20) -> 
     return "".join("\n    " + ", ".join(f"{c}={v!r}" for c, v in zip(columns, row)) for row in rows)
 
 
-def dbt_vars(as_of: datetime.date | None) -> list[str]:
-    """``--vars`` for a build evaluated as of a date (None: the day it runs)."""
-    if as_of is None:
-        return []
-    return ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+def dbt_env(
+    as_of: datetime.date | None,
+    refresh_id: str | None = None,
+    refreshed_at: datetime.datetime | None = None,
+) -> dict[str, str]:
+    """The environment a build reads its date and refresh from (macros/as_of_date.sql,
+    macros/history.sql). Environment variables, not ``--vars``: a var that changes forces dbt to
+    re-parse the whole project, while a changed environment variable re-parses only the files
+    that read it. Empty values mean "not set" (the day the build runs; dbt's invocation)."""
+    return {
+        "BILLREADY_AS_OF_DATE": as_of.isoformat() if as_of else "",
+        "BILLREADY_REFRESH_ID": refresh_id or "",
+        "BILLREADY_REFRESHED_AT": refreshed_at.strftime("%Y-%m-%d %H:%M:%S") if refreshed_at else "",
+    }

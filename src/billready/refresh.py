@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 
 from billready import settings
-from billready.build import BuildReport, run_dbt
+from billready.build import BuildReport, dbt_env, run_dbt
 from billready.errors import RefreshBusyError, WarehouseError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ KEEP_ENV = "BILLREADY_KEEP_SNAPSHOTS"
 SNAPSHOTS = "snapshots"
 BUILD = "build"
 LOCK = ".refresh.lock"
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 Lander = Callable[[Path], Any]
 """Lands new data into the build copy's DuckDB file (e.g. ingest of an export directory)."""
@@ -140,6 +141,12 @@ def _prepare_build_copy(warehouse: Path, published: Snapshot | None) -> Path:
     build_dir.mkdir(parents=True)
     if published is not None:
         shutil.copyfile(published.database, build_dir / settings.DATABASE_FILE)
+        # dbt's parse of the published build: with it dbt re-parses only what changed (the
+        # project's files, or the few models reading BILLREADY_* environment variables).
+        parsed = published.directory / "target" / PARTIAL_PARSE
+        if parsed.exists():
+            (build_dir / "target").mkdir()
+            shutil.copyfile(parsed, build_dir / "target" / PARTIAL_PARSE)
     return build_dir
 
 
@@ -215,14 +222,11 @@ def refresh(
             )
         now = _now()
         snapshot_id = _new_snapshot_id(now)
-        dbt_vars = {"refresh_id": snapshot_id, "refreshed_at": now.strftime("%Y-%m-%d %H:%M:%S")}
-        if as_of is not None:
-            dbt_vars["as_of_date"] = as_of.isoformat()
-        vars_arg = ["--vars", json.dumps(dbt_vars)]
+        env = dbt_env(as_of, snapshot_id, now)
         logger.info("checking source freshness")
-        run_dbt(build_dir, ["source", "freshness"], quiet=quiet, pass_fds=(lock_fd,))
+        run_dbt(build_dir, ["source", "freshness"], quiet=quiet, env=env, pass_fds=(lock_fd,))
         logger.info("building and testing (dbt build)")
-        report: BuildReport = run_dbt(build_dir, ["build", *vars_arg], quiet=quiet, pass_fds=(lock_fd,))
+        report: BuildReport = run_dbt(build_dir, ["build"], quiet=quiet, env=env, pass_fds=(lock_fd,))
         _checkpoint(build_dir / settings.DATABASE_FILE)
         snapshot = _publish(
             warehouse,

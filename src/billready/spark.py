@@ -39,7 +39,7 @@ from sqlglot import exp
 
 from billready import settings
 from billready.autotask import RAW_SCHEMA
-from billready.build import BuildReport, dbt_vars, run_dbt
+from billready.build import BuildReport, dbt_env, run_dbt
 from billready.errors import BuildError, QueryError, WarehouseError
 
 __all__ = [
@@ -190,7 +190,8 @@ def build(
     env = spark_env(warehouse)
     exported = export_raw(settings.database_path(warehouse), Path(env[RAW_DIR_ENV]))
     env[RAW_TABLES_ENV] = ",".join(exported)
-    command = ["build", *dbt_vars(as_of), *(["--exclude", *exclude] if exclude else [])]
+    env.update(dbt_env(as_of))
+    command = ["build", *(["--exclude", *exclude] if exclude else [])]
     return run_dbt(warehouse, command, quiet=quiet, target=SPARK_TARGET, env=env)
 
 
