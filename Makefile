@@ -30,8 +30,10 @@ demo: $(STAMP)
 ## Create the environment and run every test: the main suite, then the Spark lane.
 test: test-main test-spark
 
-## The main suite (DuckDB; the Spark lane's tests are skipped).
+## The main suite (DuckDB; the Spark lane's tests are skipped), with the browser tests: Debian's
+## chromium is installed when missing (scripts/ensure_chromium.sh; they skip, saying why, without it).
 test-main: $(STAMP)
+	sh scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
 ## The Spark lane: the dbt project built on local Apache Spark, compared with the DuckDB build.

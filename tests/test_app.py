@@ -1,43 +1,92 @@
-"""The Streamlit report, driven by Streamlit's AppTest: every section renders, and every "View SQL"
-panel shows exactly the SQL that produced its figure."""
+"""The Streamlit report, driven by Streamlit's AppTest: every page renders, every "View SQL" panel
+shows exactly the SQL that produced its figure, filters narrow every section and survive a
+drill-through and the way back, hostile input is harmless, and a scoped viewer sees no other
+company's rows anywhere."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from billready import settings
+from billready.access import ACCESS_FILE_ENV, SCOPE_ENV
 from billready.report import Report
 from billready.semantic import Warehouse
 
 APP = str(settings.project_dir() / "app" / "Home.py")
+PAGES = ("views/overview.py", "views/rules.py", "views/companies.py", "views/history.py")
+MERIDIAN = 198  # Meridian Logistics Inc.: 4 pipeline milestones, 1 conflicted ($7,500)
+TRI_COUNTY_MILESTONE = 29687046  # Tri-County Credit Union's conflicted milestone
 
 
-def _run_app(monkeypatch: pytest.MonkeyPatch, warehouse: Path) -> AppTest:
+@pytest.fixture(autouse=True)
+def _no_access_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (SCOPE_ENV, ACCESS_FILE_ENV):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, warehouse: Path, *, query: dict | None = None, user: dict | None = None) -> AppTest:
     monkeypatch.setenv(settings.HOME_ENV, str(warehouse))
     app = AppTest.from_file(APP, default_timeout=60)
+    if query:
+        app.query_params = dict(query)
+    if user is not None:
+        app.user = user
     app.run()
+    assert not app.exception, [e.value for e in app.exception]
     return app
 
 
-def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
-    app = _run_app(monkeypatch, demo_warehouse)
+def _visit(app: AppTest, page: str) -> AppTest:
+    app.switch_page(page).run()
     assert not app.exception, [e.value for e in app.exception]
-    headers = [h.value for h in app.header]
-    assert headers == [
+    return app
+
+
+def _open_link(app: AppTest, page: str, query: dict) -> AppTest:
+    """Open a page by a link carrying these URL parameters (as a shared link or bookmark does)."""
+    app.query_params = dict(query)
+    return _visit(app, page)
+
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def _texts(app: AppTest) -> Iterator[str]:
+    """Every piece of text the page shows: tables, markdown, titles, expanders, alerts, choices."""
+    for frame in app.dataframe:
+        for column in frame.value.columns:
+            yield str(column)
+            yield from (str(value) for value in frame.value[column].tolist())
+    for kind in (app.markdown, app.caption, app.title, app.header, app.subheader, app.info, app.warning, app.success, app.error):
+        yield from (str(element.value) for element in kind)
+    yield from (expander.label for expander in app.expander)
+    yield from (m.value for m in app.metric)
+    for widget in (*app.selectbox, *app.multiselect):
+        yield from (str(option) for option in widget.options)
+
+
+@pytest.fixture(scope="module")
+def company_names(demo_warehouse: Path) -> dict[int, str]:
+    with Warehouse(demo_warehouse) as warehouse:
+        frame = warehouse.query("select company_id, company_name from staging.stg_autotask__companies").frame
+    return dict(zip(frame["company_id"], frame["company_name"]))
+
+
+def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _app(monkeypatch, demo_warehouse)
+    assert [h.value for h in app.header] == [
         "01 · KPI overview",
         "02 · Milestone status breakdown",
         "03 · What causes allocation conflicts",
         "04 · How to resolve conflicts",
         "05 · Billing readiness beyond allocation",
-        "Revenue at risk by company",
-        "FAQ · Conflicts by project",
-        "Pipeline by due month",
-        "History over refreshes",
     ]
     assert any("data built 20" in caption.value for caption in app.caption)
-    metrics = {m.label: m.value for m in app.metric}
+    metrics = _metrics(app)
     assert {label: metrics[label] for label in ("Total milestones", "Conflicts found", "Revenue at risk", "Charges conflicts")} == {
         "Total milestones": "47",
         "Conflicts found": "5",
@@ -45,11 +94,36 @@ def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: 
         "Charges conflicts": "3",
     }
     assert any("Conflict rate 10.6%" in caption.value for caption in app.caption)
+    status = next(frame.value for frame in app.dataframe if "Billing implication" in frame.value.columns)
+    assert dict(zip(status["Status"], status["Share"])) == {"Incompleted": "66.0%", "Completed": "25.5%", "Approved for Billing": "8.5%"}
+
+    assert [h.value for h in _visit(app, "views/rules.py").header] == [
+        "Every rule: what it catches and how to fix it",
+        "Prioritized action list (all findings)",
+    ]
+    assert [h.value for h in _visit(app, "views/companies.py").header] == [
+        "Revenue at risk by company",
+        "FAQ · Conflicts by project",
+        "Pipeline by due month",
+    ]
+    _visit(app, "views/history.py")
+    assert [t.value for t in app.title] == ["History over refreshes"]
+    assert {"Conflicts resolved", "Average time to resolve", "Completion-to-posting cycle"} <= set(_metrics(app))
+    _visit(app, "views/detail.py")
+    assert any("Choose a rule or a project" in info.value for info in app.info)
+
+
+def _shown_sql(app: AppTest) -> list[str]:
+    shown = []
+    for page in PAGES:
+        _visit(app, page)
+        shown += [block.value for block in app.code if block.language == "sql"]
+    return shown
 
 
 def test_sql_panels_show_the_sql_that_ran(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
-    app = _run_app(monkeypatch, demo_warehouse)
-    shown = [block.value for block in app.code if block.language == "sql"]
+    app = _app(monkeypatch, demo_warehouse)
+    shown = _shown_sql(app)
     with Warehouse(demo_warehouse) as warehouse:
         expected = [panel.result.sql for panel in Report(warehouse).panels()]
     assert sorted(shown) == sorted(expected)
@@ -61,7 +135,7 @@ def test_sql_panels_show_the_sql_that_ran(monkeypatch: pytest.MonkeyPatch, demo_
 def test_dialect_choice_shows_transpiled_sql(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
     import sqlglot
 
-    app = _run_app(monkeypatch, demo_warehouse)
+    app = _app(monkeypatch, demo_warehouse)
     before = [block.value for block in app.code if block.language == "sql"]
     app.selectbox(key="dialect-status_breakdown").select("T-SQL").run()
     assert not app.exception
@@ -73,7 +147,7 @@ def test_dialect_choice_shows_transpiled_sql(monkeypatch: pytest.MonkeyPatch, de
 
 
 def test_readiness_shows_categories_and_every_rule(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
-    app = _run_app(monkeypatch, demo_warehouse)
+    app = _visit(_app(monkeypatch, demo_warehouse), "views/rules.py")
     labels = [expander.label for expander in app.expander]
     rule_labels = [label for label in labels if " · " in label and "finding(s)" in label]
     with Warehouse(demo_warehouse) as warehouse:
@@ -84,19 +158,192 @@ def test_readiness_shows_categories_and_every_rule(monkeypatch: pytest.MonkeyPat
 
 
 def test_rules_without_their_input_show_as_not_evaluated(monkeypatch: pytest.MonkeyPatch, clean_warehouse: Path) -> None:
-    app = _run_app(monkeypatch, clean_warehouse)
-    assert not app.exception
-    labels = [expander.label for expander in app.expander]
-    not_evaluated = [label for label in labels if "not evaluated: not landed" in label]
-    assert len(not_evaluated) == 7  # schedule (3), split (1), agreement (3)
-    assert all("finding(s)" not in label for label in not_evaluated)
+    app = _app(monkeypatch, clean_warehouse)
     overview = next(frame.value for frame in app.dataframe if "Rules evaluated" in frame.value.columns)
     by_category = dict(zip(overview["Category"], overview["Rules evaluated"]))
     assert by_category["Allocation conflicts"] == "4 of 4"
     assert sorted(v for v in by_category.values() if v.startswith("0 of")) == ["0 of 1", "0 of 3", "0 of 3"]
+    _visit(app, "views/rules.py")
+    labels = [expander.label for expander in app.expander]
+    not_evaluated = [label for label in labels if "not evaluated: not landed" in label]
+    assert len(not_evaluated) == 7  # schedule (3), split (1), agreement (3)
+    assert all("finding(s)" not in label for label in not_evaluated)
+
+
+def test_empty_states_are_friendly(monkeypatch: pytest.MonkeyPatch, clean_warehouse: Path) -> None:
+    app = _app(monkeypatch, clean_warehouse)
+    successes = [s.value for s in app.success]
+    assert "No allocation conflicts in the pipeline." in successes
+    assert "Nothing to fix: no pipeline milestone carries a conflict." in successes
+    _visit(app, "views/history.py")
+    assert any("History builds up with every `billready refresh`" in info.value for info in app.info)
 
 
 def test_no_warehouse_is_a_friendly_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    app = _run_app(monkeypatch, tmp_path / "nothing-here")
-    assert not app.exception
+    app = _app(monkeypatch, tmp_path / "nothing-here")
     assert any("billready demo" in w.value for w in app.warning)
+
+
+def test_a_filter_narrows_every_page_and_lands_in_the_url(
+    monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path, company_names: dict[int, str]
+) -> None:
+    app = _app(monkeypatch, demo_warehouse)
+    app.multiselect(key="filter_company").set_value([MERIDIAN]).run()
+    assert not app.exception
+    metrics = _metrics(app)
+    assert (metrics["Total milestones"], metrics["Conflicts found"], metrics["Revenue at risk"]) == ("4", "1", "$7,500")
+    assert app.query_params.get("company") in ("198", ["198"])
+    assert any("Filtered: Company: Meridian Logistics Inc." in info.value for info in app.info)
+    # The value is a bound parameter, shown beside the SQL; never part of the SQL text.
+    assert any('"company_ids"' in block.value and "198" in block.value for block in app.code if block.language == "json")
+    assert not any("198" in block.value for block in app.code if block.language == "sql")
+    others = {name for cid, name in company_names.items() if cid != MERIDIAN}
+    for page in PAGES:
+        _visit(app, page)
+        shown = set(_texts(app)) - {str(o) for o in app.multiselect(key="filter_company").options}
+        leaked = {name for name in others for text in shown if name in text}
+        assert not leaked, (page, leaked)
+    _visit(app, "views/companies.py")
+    companies = next(frame.value for frame in app.dataframe if "Company" in frame.value.columns)
+    assert list(companies["Company"]) == ["Meridian Logistics Inc."]
+
+
+def test_filters_come_from_the_url(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _app(monkeypatch, demo_warehouse, query={"company": str(MERIDIAN), "stage": "approved"})
+    assert app.multiselect(key="filter_company").value == [MERIDIAN]
+    assert app.multiselect(key="filter_stage").value == ["approved"]
+    assert _metrics(app)["Total milestones"] == "1"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"company": "1; drop table marts.bi_findings; --"},
+        {"due_from": "2026-13-45"},
+        {"due_from": "2027-01-01", "due_to": "2026-01-01"},
+        {"rule": "x' or '1'='1", "stage": "approved'); select 1; --", "project": "-1"},
+    ],
+)
+def test_hostile_filters_are_harmless(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path, query: dict) -> None:
+    app = _app(monkeypatch, demo_warehouse, query=query)
+    if "rule" not in query:  # an invalid value is named, and the report shows unfiltered
+        assert any("ignored" in w.value for w in app.warning), [w.value for w in app.warning]
+    assert _metrics(app)["Total milestones"] == "47"
+    with Warehouse(demo_warehouse) as warehouse:  # nothing was changed
+        assert warehouse.query("select count(*) as n from marts.bi_findings").frame["n"][0] > 0
+
+
+@pytest.mark.parametrize(
+    ("query", "says"),
+    [
+        ({"view": "rule", "id": "'; drop table marts.bi_findings; --"}, "Nothing to show"),
+        ({"view": "milestone", "id": "1 or 1=1"}, "not a valid id"),
+        ({"view": "project", "id": "999999999"}, "Nothing to show"),
+        ({"view": "nonsense", "id": "1"}, "does not name a rule, project or milestone"),
+    ],
+)
+def test_hostile_drill_through_targets_are_harmless(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path, query: dict, says: str) -> None:
+    app = _open_link(_app(monkeypatch, demo_warehouse), "views/detail.py", query)
+    assert any(says in w.value for w in app.warning), [w.value for w in app.warning]
+
+
+def test_drill_through_to_a_rule_and_back_keeps_the_filters(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _app(monkeypatch, demo_warehouse)
+    app.multiselect(key="filter_company").set_value([MERIDIAN]).run()
+    app.button(key="drill-rule-contract_reference_mismatch").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert [t.value for t in app.title] == ["Rule: Contract reference mismatch"]
+    assert app.query_params.get("view") in ("rule", ["rule"])
+    assert [h.value for h in app.header] == [
+        "Findings and how to fix them",
+        "Milestones",
+        "Charges (resolved contract and allocation)",
+        "Contracts",
+        "Billing items",
+    ]
+    milestones = next(frame.value for frame in app.dataframe if "Priority rank" in frame.value.columns)
+    assert set(milestones["Company name"]) == {"Meridian Logistics Inc."}  # the filter holds here too
+    fixes = [expander.label for expander in app.expander if not expander.label.startswith("View SQL")]
+    assert fixes and all(label.startswith("Contract reference mismatch · ") for label in fixes)
+    assert any(m.value.startswith("**Fix: ") for m in app.markdown)
+    charges = next(frame.value for frame in app.dataframe if "Charge source" in frame.value.columns)
+    assert {"Contract name", "Contract resolved from", "Allocation target"} <= set(charges.columns)
+
+    app.button(key="detail-back-top").click().run()
+    assert not app.exception
+    assert app.header[0].value == "01 · KPI overview"
+    assert _metrics(app)["Total milestones"] == "4"
+    assert app.query_params.get("company") in ("198", ["198"])
+    assert "view" not in app.query_params
+
+
+def test_drill_through_from_the_action_list_to_a_milestone(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _app(monkeypatch, demo_warehouse)
+    picker = app.selectbox(key="pick-actions")
+    picker.select(picker.options[0] if isinstance(picker.options[0], int) else picker.value).run()
+    app.button(key="open-actions").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value.startswith("Milestone: ")
+    summary = next(frame.value for frame in app.dataframe if "Field" in frame.value.columns)
+    assert "Amount" in set(summary["Field"])
+    assert app.button(key="detail-back-top")
+
+
+def test_project_drill_through(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _visit(_app(monkeypatch, demo_warehouse), "views/companies.py")
+    app.button(key="open-projects").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value.startswith("Project: ")
+    app.button(key="detail-back-top").click().run()
+    assert [t.value for t in app.title] == ["Companies and projects"]
+
+
+def _assert_only(app: AppTest, company_names: dict[int, str], allowed: set[int]) -> None:
+    """No page shows another company's name; the scope reaches SQL as a bound parameter."""
+    others = {name for cid, name in company_names.items() if cid not in allowed}
+    for page in PAGES:
+        _visit(app, page)
+        texts = list(_texts(app))
+        leaked = {name for name in others for text in texts if name in text}
+        assert not leaked, (page, leaked)
+        if page == "views/overview.py":
+            assert any('"scope_company_ids"' in block.value for block in app.code if block.language == "json")
+
+
+def test_a_deployment_scope_hides_every_other_company(
+    monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path, company_names: dict[int, str]
+) -> None:
+    monkeypatch.setenv(SCOPE_ENV, str(MERIDIAN))
+    app = _app(monkeypatch, demo_warehouse)
+    metrics = _metrics(app)
+    assert (metrics["Total milestones"], metrics["Revenue at risk"]) == ("4", "$7,500")
+    assert app.multiselect(key="filter_company").options == ["Meridian Logistics Inc."]
+    _assert_only(app, company_names, {MERIDIAN})
+    # Another company's milestone is not in view, even by a crafted link.
+    _open_link(app, "views/detail.py", {"view": "milestone", "id": str(TRI_COUNTY_MILESTONE), "company": "210"})
+    assert any("Nothing to show" in w.value for w in app.warning)
+    assert not any("Tri-County" in text for text in _texts(app))
+
+
+def test_a_signed_in_viewer_sees_only_their_companies(
+    monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path, company_names: dict[int, str], tmp_path: Path
+) -> None:
+    access = tmp_path / "access.toml"
+    access.write_text(f'[viewers."alice@meridian.example"]\ncompanies = [{MERIDIAN}]\n\n[viewers."*@msp.example"]\ncompanies = "all"\n')
+    monkeypatch.setenv(ACCESS_FILE_ENV, str(access))
+
+    alice = _app(monkeypatch, demo_warehouse, user={"is_logged_in": True, "email": "alice@meridian.example"})
+    assert _metrics(alice)["Total milestones"] == "4"
+    assert any("alice@meridian.example" in caption.value for caption in alice.sidebar.caption)
+    _assert_only(alice, company_names, {MERIDIAN})
+
+    staff = _app(monkeypatch, demo_warehouse, user={"is_logged_in": True, "email": "bob@msp.example"})
+    assert _metrics(staff)["Total milestones"] == "47"
+
+    stranger = _app(monkeypatch, demo_warehouse, user={"is_logged_in": True, "email": "eve@elsewhere.example"})
+    assert not stranger.metric and not stranger.dataframe
+    assert any("no access" in e.value for e in stranger.error)
+
+    anonymous = _app(monkeypatch, demo_warehouse, user={"is_logged_in": False})
+    assert not anonymous.metric and not anonymous.dataframe
+    assert any("sign in" in e.value.lower() for e in (*anonymous.error, *anonymous.info))

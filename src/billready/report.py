@@ -182,23 +182,28 @@ order by rule_categories.display_order, bi_rule_status.display_order
 
 FINDINGS_ACTION_SQL = format_sql("""
 select
-    action_rank,
-    severity,
-    category,
-    rule_code,
-    rule_title,
-    stage,
-    milestone_id,
-    milestone_title,
-    charge_id,
-    company_name,
-    project_name,
-    contract_name,
-    amount,
-    due_date,
-    detail
-from marts.bi_findings
-order by action_rank
+    bi_findings.action_rank,
+    bi_findings.severity,
+    bi_findings.category,
+    bi_findings.rule_code,
+    bi_findings.rule_title,
+    bi_findings.stage,
+    coalesce(bi_contract_milestones.status_label, billing_stages.stage_label) as stage_label,
+    bi_findings.milestone_id,
+    bi_findings.milestone_title,
+    bi_findings.charge_id,
+    bi_findings.company_name,
+    bi_findings.project_name,
+    bi_findings.contract_name,
+    bi_findings.amount,
+    bi_findings.due_date,
+    bi_findings.detail
+from marts.bi_findings as bi_findings
+left join marts.bi_contract_milestones as bi_contract_milestones
+    on bi_findings.milestone_id = bi_contract_milestones.milestone_id
+left join reference.billing_stages as billing_stages
+    on bi_findings.stage = billing_stages.stage
+order by bi_findings.action_rank
 """)
 
 RESOLUTION_STEPS_SQL = format_sql("""
@@ -241,6 +246,7 @@ select
     bi_contract_milestones.milestone_title,
     bi_contract_milestones.stage,
     bi_contract_milestones.status_label,
+    bi_contract_milestones.status_label as stage_label,
     bi_contract_milestones.company_name,
     bi_contract_milestones.project_name,
     bi_contract_milestones.contract_name,
