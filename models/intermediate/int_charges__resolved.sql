@@ -3,24 +3,136 @@
     Project: ProjectCharges.projectID, or the ticket's projectID.
     Contract: ContractCharges.contractID; else the contract of the charge's contract service;
     else the contract of the charge's project (project charges) or ticket (ticket charges).
-    Allocation: contract when a contract resolves, else project when a project does, else unallocated. -#}
+    Allocation: contract when a contract resolves, else project when a project does, else unallocated.
+
+    Incremental on DuckDB (docs/architecture.md, "Incremental builds"): a build recomputes only the
+    charges whose own record changed since the last build, or whose project (project charges),
+    ticket (ticket charges) or contract service changed, and replaces them by charge_id
+    (delete+insert); a post-hook removes the charges marked deleted; changes are found by
+    macros/incremental_changes.sql. The result equals a full build. Elsewhere (Spark) a table. -#}
+{{
+    config(
+        materialized=('incremental' if target.type == 'duckdb' else 'table'),
+        incremental_strategy=('delete+insert' if target.type == 'duckdb' else none),
+        unique_key=('charge_id' if target.type == 'duckdb' else none),
+        on_schema_change='sync_all_columns',
+        post_hook=([
+            "{{ int_charges__resolved_delete_removed() }}",
+            "{{ incremental_record_state('drop') }}",
+            "{{ incremental_record_state('create') }}",
+        ] if target.type == 'duckdb' else []),
+    )
+}}
+{#- Dependencies only the incremental branch names (dbt infers dependencies at parse time). -#}
+-- depends_on: {{ source('autotask', '_load_log') }}
+-- depends_on: {{ source('autotask', 'project_charges') }}
+-- depends_on: {{ source('autotask', 'contract_charges') }}
+-- depends_on: {{ source('autotask', 'ticket_charges') }}
+-- depends_on: {{ source('autotask', 'projects') }}
+-- depends_on: {{ source('autotask', 'tickets') }}
+-- depends_on: {{ source('autotask', 'contract_services') }}
 with
+
+{% if is_incremental() %}
+{#- The charges to recompute: those whose own record changed (landed or marked deleted), and
+    those (as last built) whose project, ticket or contract service changed. -#}
+incremental_state as (
+
+    {{ incremental_state_select() }}
+
+),
+
+incremental_new_loads as (
+
+    {{ incremental_new_loads_select() }}
+
+),
+
+changed_projects as (
+
+    select id from {{ source('autotask', 'projects') }} as r
+    where {{ incremental_changed('r') }}
+
+),
+
+changed_tickets as (
+
+    select id from {{ source('autotask', 'tickets') }} as r
+    where {{ incremental_changed('r') }}
+
+),
+
+changed_contract_services as (
+
+    select id from {{ source('autotask', 'contract_services') }} as r
+    where {{ incremental_changed('r') }}
+
+),
+
+affected_project_charges as (
+
+    select id from {{ source('autotask', 'project_charges') }} as r
+    where {{ incremental_changed('r') }}
+    union
+    select source_charge_id as id from {{ this }}
+    where charge_source = 'project'
+        and (
+            project_id in (select id from changed_projects)
+            or contract_service_id in (select id from changed_contract_services)
+        )
+
+),
+
+affected_contract_charges as (
+
+    select id from {{ source('autotask', 'contract_charges') }} as r
+    where {{ incremental_changed('r') }}
+    union
+    select source_charge_id as id from {{ this }}
+    where charge_source = 'contract'
+        and contract_service_id in (select id from changed_contract_services)
+
+),
+
+affected_ticket_charges as (
+
+    select id from {{ source('autotask', 'ticket_charges') }} as r
+    where {{ incremental_changed('r') }}
+    union
+    select source_charge_id as id from {{ this }}
+    where charge_source = 'ticket'
+        and (
+            ticket_id in (select id from changed_tickets)
+            or contract_service_id in (select id from changed_contract_services)
+        )
+
+),
+{% endif %}
 
 project_charges as (
 
     select * from {{ ref('stg_autotask__project_charges') }}
+    {% if is_incremental() -%}
+    where project_charge_id in (select id from affected_project_charges)
+    {%- endif %}
 
 ),
 
 contract_charges as (
 
     select * from {{ ref('stg_autotask__contract_charges') }}
+    {% if is_incremental() -%}
+    where contract_charge_id in (select id from affected_contract_charges)
+    {%- endif %}
 
 ),
 
 ticket_charges as (
 
     select * from {{ ref('stg_autotask__ticket_charges') }}
+    {% if is_incremental() -%}
+    where ticket_charge_id in (select id from affected_ticket_charges)
+    {%- endif %}
 
 ),
 
@@ -154,7 +266,8 @@ final as (
             when contract_id is not null then 'contract'
             when project_id is not null then 'project'
             else 'unallocated'
-        end as allocation_target
+        end as allocation_target,
+        '{{ history_refresh_id() }}' as _refresh_id
 
     from contract_resolved
 

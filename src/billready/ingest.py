@@ -2,7 +2,8 @@
 
 The contract is docs/architecture.md ("The raw layer"): one table per entity with the catalogue's
 camelCase columns and DuckDB types, export columns the catalogue lacks kept as VARCHAR,
-``_loaded_at`` and ``_source_file`` on every row, re-landing as an upsert on the record key.
+``_loaded_at`` and ``_source_file`` on every row, re-landing as an upsert on the record key
+that leaves unchanged records (``_loaded_at`` included) as they are.
 
 A load runs in three steps:
 
@@ -258,13 +259,18 @@ class _Staged:
 def ingest_directory(path: Path, database: Path, *, now: datetime | None = None) -> IngestReport:
     """Validate every export file in ``path`` and land them all in ``database``, atomically.
 
-    ``now`` (default: the current time) is stamped as ``_loaded_at``, in UTC. Raises
+    ``now`` (default: the current time) is stamped as ``_loaded_at``, in UTC, on the records that
+    are new or changed: a record identical to the landed one is left as it is (``_loaded_at``
+    included), so ``_loaded_at`` says when a record last changed, which the incremental dbt models
+    rely on (docs/architecture.md, "Incremental builds"). Raises
     :class:`InputError` for the first problem in the export, before anything is written, and
     :class:`WarehouseError` when the warehouse cannot be opened for writing.
     """
     directory, database = Path(path), Path(database)
     exports = discover_exports(directory)
-    landing = land_sources(exports, database, origin=str(directory.resolve()), now=now)
+    landing = land_sources(
+        exports, database, origin=str(directory.resolve()), now=now, skip_unchanged=True
+    )
     report = IngestReport(
         load_id=landing.load_id,
         loaded_at=landing.loaded_at,
