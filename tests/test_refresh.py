@@ -48,15 +48,29 @@ def published(demo_warehouse: Path, tmp_path: Path) -> Path:
     return warehouse
 
 
-def test_refresh_publishes_a_new_snapshot_and_prunes_old_ones(published: Path, tmp_path: Path) -> None:
+def _unit_tests_run(snapshot_dir: Path) -> int:
+    results = json.loads((snapshot_dir / "target" / "run_results.json").read_text())["results"]
+    return sum(1 for result in results if result["unique_id"].startswith("unit_test."))
+
+
+def test_refresh_publishes_a_new_snapshot_and_prunes_old_ones(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = current_snapshot(published)
     assert first is not None and _milestone_count(published) == 55
+    unit_tests = _unit_tests_run(first.directory)
+    assert unit_tests > 0 and first.project_checksum
     export = _export_with_extra_milestone(tmp_path)
     second = refresh(published, land=lambda database: ingest_directory(export, database), quiet=True, keep=2)
     assert second.snapshot_id != first.snapshot_id
     assert _milestone_count(published) == 56
     assert first.database.exists(), "the previous snapshot is kept (keep=2)"
+    # The same project as the published build: its unit tests are not repeated ...
+    assert _unit_tests_run(second.directory) == 0 and second.project_checksum == first.project_checksum
+    # ... a changed project runs them again.
+    monkeypatch.setattr("billready.refresh.project_checksum", lambda: "changed")
     third = refresh(published, quiet=True, keep=2)
+    assert _unit_tests_run(third.directory) == unit_tests
     assert _milestone_count(published) == 56
     assert not first.directory.exists(), "the oldest snapshot beyond keep=2 is removed"
     assert sorted(p.name for p in (published / "snapshots").iterdir()) == sorted([second.snapshot_id, third.snapshot_id])

@@ -7,6 +7,7 @@ and a child process is also how a scheduler runs it.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import logging
 import os
@@ -174,3 +175,24 @@ def dbt_env(
         "BILLREADY_REFRESH_ID": refresh_id or "",
         "BILLREADY_REFRESHED_AT": refreshed_at.strftime("%Y-%m-%d %H:%M:%S") if refreshed_at else "",
     }
+
+
+PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "data_tests", "analyses", "snapshots")
+"""What defines the dbt project's logic: a change to any of these files changes the checksum."""
+
+
+def project_checksum(project: Path | None = None) -> str:
+    """A sha256 over the dbt project's files (paths and contents), for telling whether the logic a
+    published build was tested with is the logic about to run."""
+    project = project or settings.project_dir()
+    digest = hashlib.sha256()
+    for part in PROJECT_PARTS:
+        root = project / part
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+        for path in files:
+            digest.update(str(path.relative_to(project)).encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
