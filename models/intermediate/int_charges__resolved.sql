@@ -50,29 +50,29 @@ incremental_new_loads as (
 
 changed_projects as (
 
-    select id from {{ source('autotask', 'projects') }} as r
-    where {{ incremental_changed('r') }}
+    select id from {{ source('autotask', 'projects') }} as raw_projects
+    where {{ incremental_changed('raw_projects') }}
 
 ),
 
 changed_tickets as (
 
-    select id from {{ source('autotask', 'tickets') }} as r
-    where {{ incremental_changed('r') }}
+    select id from {{ source('autotask', 'tickets') }} as raw_tickets
+    where {{ incremental_changed('raw_tickets') }}
 
 ),
 
 changed_contract_services as (
 
-    select id from {{ source('autotask', 'contract_services') }} as r
-    where {{ incremental_changed('r') }}
+    select id from {{ source('autotask', 'contract_services') }} as raw_contract_services
+    where {{ incremental_changed('raw_contract_services') }}
 
 ),
 
 affected_project_charges as (
 
-    select id from {{ source('autotask', 'project_charges') }} as r
-    where {{ incremental_changed('r') }}
+    select id from {{ source('autotask', 'project_charges') }} as raw_project_charges
+    where {{ incremental_changed('raw_project_charges') }}
     union
     select source_charge_id as id from {{ this }}
     where charge_source = 'project'
@@ -85,8 +85,8 @@ affected_project_charges as (
 
 affected_contract_charges as (
 
-    select id from {{ source('autotask', 'contract_charges') }} as r
-    where {{ incremental_changed('r') }}
+    select id from {{ source('autotask', 'contract_charges') }} as raw_contract_charges
+    where {{ incremental_changed('raw_contract_charges') }}
     union
     select source_charge_id as id from {{ this }}
     where charge_source = 'contract'
@@ -96,8 +96,8 @@ affected_contract_charges as (
 
 affected_ticket_charges as (
 
-    select id from {{ source('autotask', 'ticket_charges') }} as r
-    where {{ incremental_changed('r') }}
+    select id from {{ source('autotask', 'ticket_charges') }} as raw_ticket_charges
+    where {{ incremental_changed('raw_ticket_charges') }}
     union
     select source_charge_id as id from {{ this }}
     where charge_source = 'ticket'
