@@ -71,3 +71,12 @@ def test_unknown_dialect_is_a_clear_error() -> None:
 
     with pytest.raises(QueryError, match="unknown dialect"):
         transpile("select 1", "oracle9")
+
+
+@pytest.mark.parametrize("panel_name", ["action_list", "findings_action_list"])
+def test_action_lists_show_the_first_rows_in_fixing_order(demo_report: Report, panel_name: str) -> None:
+    every = getattr(demo_report, panel_name)(limit=None).result.frame
+    first = getattr(demo_report, panel_name)(limit=2).result
+    assert len(every) > 2
+    assert first.sql.rstrip().endswith("LIMIT 2")
+    pd.testing.assert_frame_equal(first.frame, every.head(2), check_dtype=False)

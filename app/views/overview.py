@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 
 from billready import formatting as fmt
+from billready.report import LIST_LIMIT
 
 ORIGIN = "views/overview.py"
 
@@ -90,6 +91,8 @@ actions = ui.load(report.action_list, "The action list")
 if actions is not None:
     st.subheader("Conflicted milestones, in fixing order")
     frame = actions.result.frame
+    if len(frame) >= LIST_LIMIT:
+        st.caption(f"The first {LIST_LIMIT:,} in fixing order; `billready check --format json` lists every one.")
     stage = ui.first_column(frame, "stage_label", "status_label", "stage")
     ui.table(
         actions,

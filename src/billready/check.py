@@ -73,7 +73,7 @@ def run_check(report: Report, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> Che
         str(row.allocation_target): int(row.total_charges) for row in allocation.itertuples()
     }
     milestones = []
-    for row in report.action_list().result.frame.to_dict(orient="records"):
+    for row in report.action_list(limit=None).result.frame.to_dict(orient="records"):
         milestones.append(
             {
                 "milestone_id": plain(row["milestone_id"]),
@@ -90,7 +90,7 @@ def run_check(report: Report, fail_on: tuple[str, ...] = DEFAULT_FAIL_ON) -> Che
         )
     findings = [
         {key: plain(value) for key, value in row.items()}
-        for row in report.findings_action_list().result.frame.to_dict(orient="records")
+        for row in report.findings_action_list(limit=None).result.frame.to_dict(orient="records")
     ]
     rules = {
         str(row["rule_code"]): {key: plain(row[key]) for key in (

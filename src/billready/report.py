@@ -537,6 +537,19 @@ DETAIL_SQL: dict[str, dict[str, str]] = {
 with the subject as a bound parameter."""
 
 
+LIST_LIMIT = 1000
+"""Rows the report's action lists show (and export): the first in fixing order. A list is for
+working through; at a million findings, fetching them all would make the page slow and the
+workbook larger than a sheet holds. ``billready check`` reads every row (``limit=None``)."""
+
+
+def _limited(sql: str, limit: int | None) -> str:
+    """A list query with a row limit (a whole number from code, never from a viewer)."""
+    if limit is None:
+        return sql
+    return format_sql(f"{sql}\nlimit {int(limit)}")
+
+
 @dataclass(frozen=True)
 class Panel:
     """One figure or table of the report and the query behind it."""
@@ -635,9 +648,9 @@ class Report:
         """04: the fix steps."""
         return Panel("resolution_steps", "How to resolve", self._plain(RESOLUTION_STEPS_SQL))
 
-    def action_list(self) -> Panel:
-        """04: conflicted pipeline milestones in fixing order."""
-        return Panel("action_list", "Prioritized action list", self._plain(ACTION_LIST_SQL))
+    def action_list(self, limit: int | None = LIST_LIMIT) -> Panel:
+        """04: conflicted pipeline milestones in fixing order: the first ``limit`` (None: all)."""
+        return Panel("action_list", "Prioritized action list", self._plain(_limited(ACTION_LIST_SQL, limit)))
 
     def overdue_approved(self) -> Panel:
         """04: approved milestones past their due date (approved work not yet posted)."""
@@ -666,9 +679,14 @@ class Report:
         result = self._metric(RULE_FINDINGS_REQUEST, _RULE_FINDINGS_OUTER)
         return Panel("rule_findings", "Every rule: findings and fixes", result)
 
-    def findings_action_list(self) -> Panel:
-        """Every finding in fixing order: stage, then severity, then amount."""
-        return Panel("findings_action_list", "Prioritized action list (all findings)", self._plain(FINDINGS_ACTION_SQL))
+    def findings_action_list(self, limit: int | None = LIST_LIMIT) -> Panel:
+        """Every finding in fixing order (stage, then severity, then amount): the first ``limit``
+        (None: all)."""
+        return Panel(
+            "findings_action_list",
+            "Prioritized action list (all findings)",
+            self._plain(_limited(FINDINGS_ACTION_SQL, limit)),
+        )
 
     def refresh_trend(self) -> Panel:
         """History: conflicts, revenue at risk and unbilled approved work at each refresh."""
