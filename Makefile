@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SPARK_STAMP := $(VENV)/.installed-spark
 
-.PHONY: setup demo build serve test test-main test-spark clean
+.PHONY: setup demo build serve test test-main test-spark bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 2; }
@@ -39,6 +39,10 @@ test-main: $(STAMP)
 ## The Spark lane: the dbt project built on local Apache Spark, compared with the DuckDB build.
 test-spark: $(SPARK_STAMP)
 	BILLREADY_SPARK_TESTS=1 $(BIN)/python -m pytest tests/spark
+
+## The benchmark (docs/performance.md): S, M and L, with its peers; not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m bench --sizes S,M,L --out bench/results/latest.json
 
 clean:
 	rm -rf $(VENV) warehouse target logs dbt_packages
