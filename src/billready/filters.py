@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlglot
@@ -186,7 +186,6 @@ class FilterOptions:
     rules: pd.DataFrame
     due_min: datetime.date | None
     due_max: datetime.date | None
-    sql: dict[str, str] = field(default_factory=dict)
 
 
 # Tenant tables and the columns filters apply to. "milestone" tables follow the selected
@@ -243,8 +242,8 @@ def _where(conditions: list[str]) -> str:
     return ("\n    where " + "\n        and ".join(conditions)) if conditions else ""
 
 
-def cte_name(schema: str, table: str) -> str:
-    """The name of the filtered CTE that stands in for ``schema.table``."""
+def cte_name(table: str) -> str:
+    """The name of the filtered CTE that stands in for a tenant table."""
     return f"{table}__in_view"
 
 
@@ -282,7 +281,7 @@ def _ctes(filters: ReportFilters, scope: Scope | None, needed: set[tuple[str, st
             if table == "bi_charges" and charges_follow:
                 conditions.append("project_id in (select project_id from milestones_in_view)")
             body = f"select * from {schema}.{table}{_where(conditions)}"
-        ctes[cte_name(schema, table)] = body
+        ctes[cte_name(table)] = body
     return ctes
 
 
@@ -342,7 +341,7 @@ def apply(
         key = _table_key(table)
         if key in TENANT_TABLES:
             alias = table.alias or table.name
-            table.replace(exp.to_table(cte_name(*key)).as_(alias))
+            table.replace(exp.to_table(cte_name(key[1])).as_(alias))
     added = [
         exp.CTE(this=sqlglot.parse_one(body, read="duckdb"), alias=exp.TableAlias(this=exp.to_identifier(name)))
         for name, body in ctes.items()

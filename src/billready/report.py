@@ -613,8 +613,7 @@ class Report:
 
     def _metric(self, request: MetricRequest, outer_sql: str | None = None) -> QueryResult:
         """A MetricFlow request (optionally inside a presentation query), read through the filters."""
-        compiled = self.semantic.compile(request)
-        sql = compiled if outer_sql is None else format_sql(f"with metric_query as (\n{compiled}\n)\n{outer_sql}")
+        sql = self.semantic.compile_wrapped(request, outer_sql)
         text, bound = filtering.apply(sql, self.filters, self.scope)
         result = self.warehouse.query(text, bound)
         result.request = request
@@ -715,7 +714,6 @@ class Report:
             rules=frames["rules"].frame,
             due_min=as_date(due["due_min"]),
             due_max=as_date(due["due_max"]),
-            sql={name: result.sql for name, result in frames.items()},
         )
 
     def _detail(self, kind: str, key: Any, params: dict[str, Any], *, filtered: bool) -> Detail:

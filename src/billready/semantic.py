@@ -355,15 +355,17 @@ class SemanticLayer:
         """Compile a request and run it; the result carries the SQL that ran."""
         return self._run(request, self.compile(request))
 
-    def query_wrapped(self, request: MetricRequest, outer_sql: str) -> QueryResult:
-        """Run a presentation query over a metric query's output.
+    def compile_wrapped(self, request: MetricRequest, outer_sql: str | None = None) -> str:
+        """A request's SQL, optionally inside a presentation query over its output.
 
         ``outer_sql`` reads the metric output as the CTE ``metric_query`` (shares of a total,
         labels from a seed). The metric itself is still MetricFlow's; the whole statement is
-        formatted once and that text is what runs and what is shown.
+        formatted once, and that text is what runs and what is shown.
         """
-        sql = format_sql(f"with metric_query as (\n{self.compile(request)}\n)\n{outer_sql}")
-        return self._run(request, sql)
+        compiled = self.compile(request)
+        if outer_sql is None:
+            return compiled
+        return format_sql(f"with metric_query as (\n{compiled}\n)\n{outer_sql}")
 
     def list_metrics(self) -> list[dict[str, Any]]:
         """Every metric with its label, type, description and the dimensions it can be grouped by."""
