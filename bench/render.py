@@ -47,6 +47,7 @@ def markdown(results: dict[str, Any]) -> str:
         ("refresh total (s)", ("refresh", "total_s")),
         ("`check`, fresh process (s)", ("serve", "check", "cold_s")),
         ("`check`, warm (s)", ("serve", "check", "warm_p50_s")),
+        ("`check --format json` adds, streaming every finding (s)", ("serve", "check", "json_s")),
         ("pandas peer, read + compute (s)", ("pandas", "total_s")),
         ("one DuckDB pass, lower bound (s)", ("onepass", "seconds")),
         ("refresh, 1% of charges changed, full export (s)", ("incremental", "changed", "refresh", "total_s")),

@@ -6,6 +6,7 @@ import streamlit as st
 import ui
 
 from billready import formatting as fmt
+from billready.report import LIST_LIMIT
 
 ORIGIN = "views/companies.py"
 
@@ -24,6 +25,11 @@ if companies is not None:
         {"milestone__company_name": lambda v: v if isinstance(v, str) else "(no company)", "conflicts_found": "count", "revenue_at_risk": "money"},
         empty="No company has a milestone in view.",
     )
+    if len(frame) >= LIST_LIMIT:
+        st.caption(
+            f"The first {LIST_LIMIT:,} companies by revenue at risk; "
+            "`billready query --saved-query company_conflicts` lists every one."
+        )
 
 st.header("FAQ · Conflicts by project")
 projects = ui.load(report.project_conflicts, "Conflicts by project")
@@ -35,6 +41,11 @@ if projects is not None:
         {"milestone__project_name": lambda v: v if isinstance(v, str) else "(no project)", "conflicts_found": "count", "revenue_at_risk": "money"},
         empty="No project has a milestone in view.",
     )
+    if len(frame) >= LIST_LIMIT:
+        st.caption(
+            f"The first {LIST_LIMIT:,} projects by revenue at risk; "
+            "`billready query --saved-query project_conflicts` lists every one."
+        )
     options = current.options.projects if current.options is not None else None
     if options is not None and not options.empty:
         in_view = options

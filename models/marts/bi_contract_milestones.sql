@@ -1,6 +1,7 @@
 {#- One row per contract milestone: names of its company, contract and project, billing stage,
     amount, due date, one flag per conflict rule (pipeline milestones only), conflict count and
-    fixing priority. -#}
+    fixing priority. Stored in fixing order (priority_rank; milestones outside the pipeline last),
+    so the report's first rows of the action list read one row group. -#}
 with
 
 contract_milestones as (
@@ -180,3 +181,4 @@ final as (
 )
 
 select * from final
+order by priority_rank

@@ -4,7 +4,9 @@
     int_rule_<rule_code> (vars billready_allocation_rules and billready_finding_rules list them).
     Findings of rules that are not evaluated (an optional input was not landed) are left out.
     action_rank orders the action list: stage (approved, complete, incomplete, unmapped, billed,
-    then findings with no milestone), severity (blocker, warning, info), amount descending. -#}
+    then findings with no milestone), severity (blocker, warning, info), amount descending; the
+    table is stored in that order, so the report's first rows of the list read one row group.
+    Charges are looked up only for the charge findings (a semi-join), not all of bi_charges. -#}
 {%- set allocation_rules = var('billready_allocation_rules') -%}
 {%- set finding_rules = var('billready_finding_rules') -%}
 {%- set allocation_details = {
@@ -49,6 +51,12 @@ companies as (
 conflict_rules as (
 
     select * from {{ ref('conflict_rules') }}
+
+),
+
+billing_stages as (
+
+    select * from {{ ref('billing_stages') }}
 
 ),
 
@@ -122,6 +130,21 @@ evaluated as (
 
 ),
 
+finding_charges as (
+
+    select
+        charges.charge_id,
+        charges.company_id,
+        charges.project_id,
+        charges.project_name
+
+    from charges
+    where charges.charge_id in (
+        select evaluated.charge_id from evaluated where evaluated.charge_id is not null
+    )
+
+),
+
 enriched as (
 
     select
@@ -141,12 +164,13 @@ enriched as (
         contract_milestones.milestone_title,
         evaluated.charge_id,
         evaluated.contract_id,
-        coalesce(contract_milestones.company_id, charges.company_id, contracts.company_id) as company_id,
-        coalesce(contract_milestones.project_id, charges.project_id) as project_id,
+        coalesce(contract_milestones.company_id, finding_charges.company_id, contracts.company_id) as company_id,
+        coalesce(contract_milestones.project_id, finding_charges.project_id) as project_id,
         coalesce(contract_milestones.contract_name, contracts.contract_name) as contract_name,
         coalesce(contract_milestones.company_name, companies.company_name) as company_name,
-        coalesce(contract_milestones.project_name, charges.project_name) as project_name,
+        coalesce(contract_milestones.project_name, finding_charges.project_name) as project_name,
         contract_milestones.stage,
+        coalesce(contract_milestones.status_label, billing_stages.stage_label) as stage_label,
         contract_milestones.stage_priority,
         coalesce(contract_milestones.is_in_pipeline, false) as is_in_pipeline,
         contract_milestones.priority_rank as milestone_priority_rank,
@@ -159,8 +183,10 @@ enriched as (
         on evaluated.rule_code = conflict_rules.rule_code
     left join contract_milestones
         on evaluated.milestone_id = contract_milestones.milestone_id
-    left join charges
-        on evaluated.charge_id = charges.charge_id
+    left join finding_charges
+        on evaluated.charge_id = finding_charges.charge_id
+    left join billing_stages
+        on contract_milestones.stage = billing_stages.stage
     left join contracts
         on evaluated.contract_id = contracts.contract_id
     left join companies
@@ -194,3 +220,4 @@ final as (
 )
 
 select * from final
+order by action_rank

@@ -314,12 +314,14 @@ def _cmd_check(warehouse: Path, args: argparse.Namespace) -> int:
     from billready.semantic import Warehouse
 
     fail_on = parse_fail_on(args.fail_on)
+    output_format = "json" if args.json else args.format
     with Warehouse(warehouse) as opened:
         result = run_check(Report(opened), fail_on)
-    output_format = "json" if args.json else args.format
-    if output_format == "json":
-        print(json.dumps(result.as_json(), indent=2))
-    elif output_format == "markdown":
+        if output_format == "json":  # the findings stream from the warehouse: write while it is open
+            result.write_json(sys.stdout)
+            print()
+            return result.exit_code
+    if output_format == "markdown":
         print(to_markdown(result))
     elif output_format == "junit":
         print(to_junit(result))

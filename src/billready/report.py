@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from billready import filters as filtering
@@ -188,7 +188,7 @@ select
     bi_findings.rule_code,
     bi_findings.rule_title,
     bi_findings.stage,
-    coalesce(bi_contract_milestones.status_label, billing_stages.stage_label) as stage_label,
+    bi_findings.stage_label,
     bi_findings.milestone_id,
     bi_findings.milestone_title,
     bi_findings.charge_id,
@@ -199,10 +199,6 @@ select
     bi_findings.due_date,
     bi_findings.detail
 from marts.bi_findings as bi_findings
-left join marts.bi_contract_milestones as bi_contract_milestones
-    on bi_findings.milestone_id = bi_contract_milestones.milestone_id
-left join reference.billing_stages as billing_stages
-    on bi_findings.stage = billing_stages.stage
 order by bi_findings.action_rank
 """)
 
@@ -232,32 +228,55 @@ from steps
 order by step_number
 """)
 
-ACTION_LIST_SQL = format_sql("""
-with findings as (
+_ACTION_LIST_SQL = """
+with milestones as (
     select
-        milestone_id,
-        list(rule_code order by rule_code) as conflicts
-    from marts.bi_milestone_conflicts
-    group by milestone_id
+        bi_contract_milestones.priority_rank,
+        bi_contract_milestones.milestone_id,
+        bi_contract_milestones.milestone_title,
+        bi_contract_milestones.stage,
+        bi_contract_milestones.status_label,
+        bi_contract_milestones.status_label as stage_label,
+        bi_contract_milestones.company_name,
+        bi_contract_milestones.project_name,
+        bi_contract_milestones.contract_name,
+        bi_contract_milestones.amount,
+        bi_contract_milestones.due_date
+    from marts.bi_contract_milestones as bi_contract_milestones
+    where bi_contract_milestones.milestone_id in (
+        select bi_milestone_conflicts.milestone_id from marts.bi_milestone_conflicts as bi_milestone_conflicts
+    )
+    order by bi_contract_milestones.priority_rank{limit}
+),
+findings as (
+    select
+        bi_milestone_conflicts.milestone_id,
+        list(bi_milestone_conflicts.rule_code order by bi_milestone_conflicts.rule_code) as conflicts
+    from marts.bi_milestone_conflicts as bi_milestone_conflicts
+    where bi_milestone_conflicts.milestone_id in (select milestones.milestone_id from milestones)
+    group by bi_milestone_conflicts.milestone_id
 )
 select
-    bi_contract_milestones.priority_rank,
-    bi_contract_milestones.milestone_id,
-    bi_contract_milestones.milestone_title,
-    bi_contract_milestones.stage,
-    bi_contract_milestones.status_label,
-    bi_contract_milestones.status_label as stage_label,
-    bi_contract_milestones.company_name,
-    bi_contract_milestones.project_name,
-    bi_contract_milestones.contract_name,
-    bi_contract_milestones.amount,
-    bi_contract_milestones.due_date,
+    milestones.*,
     findings.conflicts
-from marts.bi_contract_milestones as bi_contract_milestones
+from milestones
 inner join findings
-    on bi_contract_milestones.milestone_id = findings.milestone_id
-order by bi_contract_milestones.priority_rank
-""")
+    on milestones.milestone_id = findings.milestone_id
+order by milestones.priority_rank
+"""
+
+
+def action_list_sql(limit: int | None) -> str:
+    """The action list: conflicted pipeline milestones in fixing order, the first ``limit`` (a
+    whole number from code, never from a viewer; None: all). The limit applies before the
+    conflicts are gathered, so the first rows cost the same at any size (bi_contract_milestones
+    is stored in fixing order)."""
+    return format_sql(_ACTION_LIST_SQL.format(limit="" if limit is None else f"\n    limit {int(limit)}"))
+
+
+ACTION_LIST_SQL = action_list_sql(None)
+"""The whole action list (what ``billready check`` reads)."""
+
 
 
 OPTION_SQL: dict[str, str] = {
@@ -538,9 +557,10 @@ with the subject as a bound parameter."""
 
 
 LIST_LIMIT = 1000
-"""Rows the report's action lists show (and export): the first in fixing order. A list is for
-working through; at a million findings, fetching them all would make the page slow and the
-workbook larger than a sheet holds. ``billready check`` reads every row (``limit=None``)."""
+"""Rows the report's lists show (and export): the action lists' first in fixing order, the
+company and project tables' first by revenue at risk. A list is for working through; at a
+million findings, fetching them all would make the page slow and the workbook larger than a sheet
+holds. ``billready check`` streams every conflicted milestone and finding (:meth:`Report.list_batches`)."""
 
 
 def _limited(sql: str, limit: int | None) -> str:
@@ -649,19 +669,23 @@ class Report:
 
     def action_list(self, limit: int | None = LIST_LIMIT) -> Panel:
         """04: conflicted pipeline milestones in fixing order: the first ``limit`` (None: all)."""
-        return Panel("action_list", "Prioritized action list", self._plain(_limited(ACTION_LIST_SQL, limit)))
+        return Panel("action_list", "Prioritized action list", self._plain(action_list_sql(limit)))
 
     def overdue_approved(self) -> Panel:
         """04: approved milestones past their due date (approved work not yet posted)."""
         return Panel("overdue_approved", "Approved and overdue", self._metric(OVERDUE_REQUEST))
 
-    def company_conflicts(self) -> Panel:
-        """Conflicts and revenue at risk per company."""
-        return Panel("company_conflicts", "Revenue at risk by company", self._metric(COMPANY_REQUEST))
+    def company_conflicts(self, limit: int | None = LIST_LIMIT) -> Panel:
+        """Conflicts and revenue at risk per company, most at risk first: the first ``limit``
+        (None: all; `billready query --saved-query company_conflicts` lists every one)."""
+        request = replace(COMPANY_REQUEST, limit=limit)
+        return Panel("company_conflicts", "Revenue at risk by company", self._metric(request))
 
-    def project_conflicts(self) -> Panel:
-        """FAQ: conflicts and revenue at risk per project."""
-        return Panel("project_conflicts", "Conflicts by project", self._metric(PROJECT_REQUEST))
+    def project_conflicts(self, limit: int | None = LIST_LIMIT) -> Panel:
+        """FAQ: conflicts and revenue at risk per project, most at risk first: the first
+        ``limit`` (None: all)."""
+        request = replace(PROJECT_REQUEST, limit=limit)
+        return Panel("project_conflicts", "Conflicts by project", self._metric(request))
 
     def due_month_trend(self) -> Panel:
         """Pipeline milestones, amount and revenue at risk by due month."""
@@ -686,6 +710,16 @@ class Report:
             "Prioritized action list (all findings)",
             self._plain(_limited(FINDINGS_ACTION_SQL, limit)),
         )
+
+    def list_batches(self, sql: str, batch_size: int = 10_000) -> Any:
+        """Every row of a list query (ACTION_LIST_SQL, FINDINGS_ACTION_SQL), read through the
+        filters and the scope as its panel is, as a ``pyarrow.RecordBatchReader`` streaming record
+        batches of at most ``batch_size`` rows in the query's order: for a caller that writes every
+        row (``billready check``) without a DataFrame of a million. The query runs, or fails, here;
+        the reader holds the connection until it is read out or closed (use it as a context
+        manager)."""
+        text, bound = filtering.apply(sql, self.filters, self.scope)
+        return self.warehouse.stream(text, bound, batch_size)
 
     def refresh_trend(self) -> Panel:
         """History: conflicts, revenue at risk and unbilled approved work at each refresh."""

@@ -6,10 +6,12 @@ SQL that ran: :meth:`Warehouse.query` executes exactly the string it returns in 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,19 +161,33 @@ class Warehouse:
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run one statement with named bound parameters; return its rows with the SQL text itself."""
         started = time.perf_counter()
-        try:
+        with self._errors(sql):
             if parameters:
                 frame = self.connection.execute(sql, parameters).fetchdf()
             else:
                 frame = self.connection.execute(sql).fetchdf()
+        elapsed = (time.perf_counter() - started) * 1000
+        return QueryResult(sql=sql, frame=frame, elapsed_ms=elapsed, parameters=dict(parameters or {}))
+
+    def stream(self, sql: str, parameters: dict[str, Any] | None = None, batch_size: int = 10_000) -> Any:
+        """Run one statement and return a ``pyarrow.RecordBatchReader`` over its rows, in batches
+        of at most ``batch_size``: for a caller that writes every row without holding them. The
+        query runs, or fails, here; the reader holds the connection until it is read out or
+        closed (use it as a context manager)."""
+        with self._errors(sql):
+            return self.connection.sql(sql, params=parameters or None).to_arrow_reader(batch_size)
+
+    @contextlib.contextmanager
+    def _errors(self, sql: str) -> Iterator[None]:
+        """Translate DuckDB's errors: a missing table means an unbuilt warehouse."""
+        try:
+            yield
         except duckdb.CatalogException as exc:
             raise WarehouseError(
                 f"the warehouse {self.path} has not been built (missing table): run `billready build` ({exc})"
             ) from exc
         except duckdb.Error as exc:
             raise QueryError(f"query failed: {exc}\n{sql}") from exc
-        elapsed = (time.perf_counter() - started) * 1000
-        return QueryResult(sql=sql, frame=frame, elapsed_ms=elapsed, parameters=dict(parameters or {}))
 
     def built_at(self) -> datetime.datetime | None:
         """When dbt last built this warehouse (UTC), from its run_results.json; None if unknown."""
