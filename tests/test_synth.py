@@ -75,6 +75,19 @@ def test_proportions_hold_at_ten_times_the_demo(tenant: SynthSummary) -> None:
     assert tenant.revenue_at_risk > 0
 
 
+def test_contracts_exceeded_by_their_milestones_are_the_demos_share(tenant: SynthSummary) -> None:
+    """Rule milestones_exceed_contract_value: one fixed-price contract in 15 (the demo's share),
+    not every contract whose milestones outgrow a flat value."""
+    contracts = pq.read_table(tenant.directory / "Contracts.parquet").to_pandas()
+    milestones = pq.read_table(tenant.directory / "ContractMilestones.parquet").to_pandas()
+    totals = milestones.groupby("contractID")["amount"].sum()
+    fixed = contracts[contracts["contractType"] == 3].set_index("id")
+    fixed = fixed[fixed.index.isin(totals.index)]
+    exceeded = totals.reindex(fixed.index) > fixed["estimatedRevenue"]
+    assert 1 / 30 <= exceeded.mean() <= 2 / 15
+    assert (fixed["estimatedRevenue"] > 0).all()
+
+
 def test_files_match_the_summary(tenant: SynthSummary) -> None:
     milestones = pq.read_table(tenant.directory / "ContractMilestones.parquet")
     by_status = collections.Counter(milestones.column("status").to_pylist())

@@ -588,6 +588,20 @@ class _Tenant:
             "createDate": pa.array(created),
         })
 
+    def _contract_values(self, fp_or_expired: np.ndarray) -> np.ndarray:
+        """estimatedRevenue: a fixed-price (or expired) contract is worth its milestones plus
+        10-30 %, rounded up to 1,000 (at least 25,000), except one in 15 (the demo's share), worth
+        80 % of them (rule milestones_exceed_contract_value); a service contract 60,000."""
+        rng = _rng(self.seed, "contract_values")
+        n = len(self.contract_ids)
+        totals = np.bincount(self.contract_index, weights=self.amount, minlength=n)
+        over = rng.random(n) < 1 / PER_55["fixed_price_contracts"]
+        margin = 1.1 + 0.2 * rng.random(n)
+        covered = np.maximum(np.ceil(totals * margin / 1000) * 1000, 25_000.0)
+        exceeded = np.maximum(np.floor(totals * 0.8 / 1000) * 1000, 1_000.0)
+        values = np.where(over & (totals > 1_000), exceeded, covered)
+        return np.where(fp_or_expired, values, 60_000.0)
+
     def contracts(self) -> pa.Table:
         n = len(self.contract_ids)
         names = [
@@ -604,7 +618,7 @@ class _Tenant:
             "status": pa.array(self.contract_status),
             "startDate": pa.array(self.contract_start.astype("datetime64[s]")),
             "endDate": _nullable(self.contract_end.astype("datetime64[s]"), self.contract_end_missing),
-            "estimatedRevenue": pa.array(np.where(fp_or_expired, 25_000.0, 60_000.0)),
+            "estimatedRevenue": pa.array(self._contract_values(fp_or_expired)),
             "isDefaultContract": pa.array(np.zeros(n, bool)),
         })
 
