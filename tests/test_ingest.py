@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import csv
 import json
 import logging
@@ -100,8 +102,11 @@ def column_types(database: Path, table: str) -> dict[str, str]:
         )
 
 
-def snapshot(database: Path) -> dict[str, Any]:
-    """Every raw_autotask table: its columns and types, and its rows in a stable order."""
+def snapshot(
+    database: Path, *, value: Callable[[Any], Any] | None = None, skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Every raw_autotask table (but ``skip``): its columns and types, and its rows in a stable
+    order, each value passed through ``value`` when given."""
     with duckdb.connect(str(database), read_only=True) as con:
         tables = [
             t
@@ -109,12 +114,16 @@ def snapshot(database: Path) -> dict[str, Any]:
                 "SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = 'raw_autotask' ORDER BY table_name"
             ).fetchall()
+            if t not in skip
         ]
         result = {}
         for table in tables:
             cursor = con.execute(f'SELECT * FROM raw_autotask."{table}"')
             columns = [(d[0], str(d[1])) for d in cursor.description]
-            result[table] = (columns, sorted(cursor.fetchall(), key=repr))
+            rows = cursor.fetchall()
+            if value is not None:
+                rows = [tuple(value(v) for v in row) for row in rows]
+            result[table] = (columns, sorted(rows, key=repr))
         return result
 
 

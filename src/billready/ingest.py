@@ -8,10 +8,14 @@ that leaves unchanged records (``_loaded_at`` included) as they are.
 A load runs in three steps:
 
 1. :func:`discover_exports` names every export file and rejects unknown or doubled ones.
-2. Each file is staged in a private in-memory DuckDB database as an all-VARCHAR table (CSV through
-   ``read_csv``, Parquet through ``read_parquet`` with every column rendered as the text a CSV
-   export would hold, JSON through Python), validated with set-based SQL (the first bad row of
-   every column in one scan) and typed with the same SQL conversions.
+2. Each file is staged in a private in-memory DuckDB database (memory limit, threads and a spill
+   directory beside the warehouse from the environment, as ``profiles.yml`` sets them for dbt),
+   validated with set-based SQL (the first bad row of every column in one scan) and typed with
+   the same SQL conversions. CSV (``read_csv``) and JSON (through Python) are staged as all-VARCHAR
+   tables. Parquet is read where it lies: a column whose type already is (or converts losslessly
+   to) the catalogue's is read typed, any other is rendered as the text a CSV export would hold and
+   converted like CSV; the typed records stay a view over the file. Only keys that occur twice
+   are deduplicated (the last row wins).
 3. Only when every file is valid is the warehouse attached; then every table is created, widened
    and upserted, and the load logged, in one transaction, so a failure leaves it as it was.
 
@@ -26,9 +30,12 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import re
+import tempfile
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,6 +84,11 @@ LOAD_LOG_COLUMNS: dict[str, str] = {
     "source_file": "VARCHAR",
     "row_count": "BIGINT",
 }
+MEMORY_LIMIT_ENV = "BILLREADY_DUCKDB_MEMORY_LIMIT"  # as profiles.yml reads them for dbt
+THREADS_ENV = "BILLREADY_DUCKDB_THREADS"
+DBT_THREADS_ENV = "BILLREADY_THREADS"  # the default of THREADS_ENV
+DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_THREADS = "2"
 EXPORT_SUFFIXES = (".csv", ".json", ".parquet")
 FIELDS_SUFFIX = ".fields"
 _WAREHOUSE = "wh"  # the warehouse's alias once attached to the staging connection
@@ -239,12 +251,17 @@ class Landing:
 
 @dataclass(frozen=True)
 class _Staged:
-    """A validated, typed source held in a table of the staging database."""
+    """A validated, typed source: a table of the staging database, or (``view``) a view reading
+    a Parquet file where it lies (until comparing it with the landed records makes it a table).
+    Either has the raw columns and ``_row``, the row in the file."""
 
     export: Source
     table: str
     columns: tuple[str, ...]
     row_count: int
+    view: bool = False
+    file_signature: tuple[int, int] | None = None
+    """A view's Parquet file's size and modification time when it was validated."""
 
     @property
     def extra_columns(self) -> tuple[str, ...]:
@@ -307,21 +324,24 @@ def land_sources(
     database = Path(database)
     loaded_at = _utc_naive(now)
     load_id = uuid.uuid4().hex
-    con = _staging_connection()
-    try:
-        staged = [_stage(con, source, f"stage_{i}", loaded_at) for i, source in enumerate(sources)]
-        log_rows = _load_log_rows(load_id, loaded_at, origin, staged)
-        counts = _write_warehouse(
-            con,
-            database,
-            staged,
-            log_rows,
-            loaded_at=loaded_at,
-            skip_unchanged=skip_unchanged,
-            state=tuple(state),
-        )
-    finally:
-        con.close()
+    with _spill_directory(database) as spill:
+        con = _staging_connection(spill)
+        try:
+            staged = [
+                _stage(con, source, f"stage_{i}", loaded_at) for i, source in enumerate(sources)
+            ]
+            log_rows = _load_log_rows(load_id, loaded_at, origin, staged)
+            counts = _write_warehouse(
+                con,
+                database,
+                staged,
+                log_rows,
+                loaded_at=loaded_at,
+                skip_unchanged=skip_unchanged,
+                state=tuple(state),
+            )
+        finally:
+            con.close()  # frees every staged record before the caller goes on
     return _landing(load_id, loaded_at, database, staged, counts)
 
 
@@ -387,12 +407,41 @@ def _reject_doubles(exports: list[ExportFile]) -> None:
 
 
 # ------------------------------------------------------------------------------------------------
-# Staging: each export file becomes an all-VARCHAR table, then a typed one
+# Staging: each export file becomes validated, typed records (a table, or a view over Parquet)
 
 
-def _staging_connection() -> Connection:
-    """An in-memory DuckDB connection in UTC, with the picklist alias tables."""
-    con = duckdb.connect()
+@contextmanager
+def _spill_directory(database: Path) -> Iterator[Path]:
+    """A temporary directory DuckDB may spill to, beside the warehouse (same disk) when its
+    directory exists; removed afterwards."""
+    parent = database.parent if database.parent.is_dir() else None
+    with tempfile.TemporaryDirectory(
+        prefix=".billready-ingest-", dir=parent, ignore_cleanup_errors=True
+    ) as spill:
+        yield Path(spill)
+
+
+def _duckdb_limits() -> dict[str, str]:
+    """DuckDB's memory limit and threads from the environment, with profiles.yml's defaults."""
+    threads = os.environ.get(THREADS_ENV) or os.environ.get(DBT_THREADS_ENV) or DEFAULT_THREADS
+    return {
+        "memory_limit": os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT,
+        "threads": threads,
+    }
+
+
+def _staging_connection(spill: Path) -> Connection:
+    """An in-memory DuckDB connection in UTC, with the picklist alias tables, limited to the
+    environment's memory and threads and spilling to ``spill`` beyond the memory limit."""
+    limits = _duckdb_limits()
+    try:
+        con = duckdb.connect(config={**limits, "temp_directory": str(spill)})
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"DuckDB refused memory limit {limits['memory_limit']!r} or {limits['threads']!r} "
+            f"threads (set {MEMORY_LIMIT_ENV}, e.g. 4GB, and {THREADS_ENV} or {DBT_THREADS_ENV}, "
+            f"e.g. 2): {str(exc).splitlines()[0]}"
+        ) from None
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET enable_progress_bar = false")
     entities = [{"alias": alias, "entity": name} for alias, name in entity_aliases().items()]
@@ -419,15 +468,33 @@ def _create_from_records(
 
 
 def _stage(con: Connection, export: Source, table: str, loaded_at: datetime) -> _Staged:
-    """Stage, validate and type one export file in ``table``."""
-    text_table = f"{table}_text"
-    columns = _STAGERS[export.kind](con, export, text_table)
-    _validate(con, export, text_table, columns)
-    typed = _typed_select(export, text_table, columns, loaded_at)
-    con.execute(f"CREATE TABLE {table} AS {typed}")
-    con.execute(f"DROP TABLE {text_table}")
-    (row_count,) = _first(con, f"SELECT count(*) FROM {table}")
-    staged = _Staged(export, table, tuple(columns), row_count)
+    """Stage, validate and type one export file as ``table`` (a view over a Parquet file read
+    where it lies, else a table), the last row per key."""
+    rows = _STAGERS[export.kind](con, export, f"{table}_text")
+    try:
+        _validate(con, export, rows)
+        typed = _typed_select(export, rows, loaded_at)
+        if rows.copy is None:
+            con.execute(f"CREATE VIEW {table} AS {typed}")
+        else:
+            con.execute(f"CREATE TABLE {table} AS {typed}")
+            con.execute(f"DROP TABLE {rows.copy}")
+        row_count, view = _deduplicate(con, export, table, view=rows.copy is None)
+    except duckdb.Error as exc:
+        if export.kind != "parquet":
+            raise
+        raise _unreadable(export, exc) from None
+    signature = _file_signature(export) if view else None
+    staged = _Staged(export, table, tuple(rows.columns), row_count, view, signature)
+    typed_columns = [name for name, column in rows.columns.items() if column.typed]
+    logger.debug(
+        "%s: %d record(s) staged as a %s; %d column(s) read typed%s",
+        export.name,
+        row_count,
+        "view" if view else "table",
+        len(typed_columns),
+        f" ({', '.join(typed_columns)})" if typed_columns else "",
+    )
     if staged.extra_columns:
         logger.info(
             "%s: keeping %d column(s) the Autotask catalogue lacks, as VARCHAR: %s",
@@ -436,6 +503,101 @@ def _stage(con: Connection, export: Source, table: str, loaded_at: datetime) -> 
             ", ".join(staged.extra_columns),
         )
     return staged
+
+
+def _unreadable(export: Source, exc: duckdb.Error) -> InputError:
+    """The InputError for a Parquet file whose data DuckDB could not read."""
+    return export.error(f"unreadable Parquet data ({str(exc).splitlines()[0]})")
+
+
+def _deduplicate(con: Connection, export: Source, table: str, *, view: bool) -> tuple[int, bool]:
+    """Keep the last row (by ``_row``) of every key occurring more than once in ``table``.
+
+    Returns the records left and whether ``table`` is still a view. Keys strictly increasing in
+    row order (one ordered pass), or all distinct (one hash pass), leave ``table`` as it is; else
+    a view is first copied into a table, and only the rows of repeated keys are looked at.
+    """
+    key = ", ".join(_q(k) for k in export.target.key)
+    (total, unordered) = _first(
+        con,
+        f"SELECT count(*), count(*) FILTER (WHERE ({key}) <= _previous) FROM "
+        f"(SELECT {key}, lag(({key})) OVER (ORDER BY _row) AS _previous FROM {table})",
+    )
+    if not unordered:
+        return total, view
+    (distinct,) = _first(con, f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM {table})")
+    if distinct == total:
+        return total, view
+    if view:
+        _restage(con, table, f"SELECT * FROM {table}", view=True)
+    match = " AND ".join(f"t.{_q(k)} = d.{_q(k)}" for k in export.target.key)
+    (dropped,) = _first(
+        con,
+        f"DELETE FROM {table} AS t USING (SELECT {key}, max(_row) AS _keep FROM {table} "
+        f"GROUP BY {key} HAVING count(*) > 1) AS d WHERE {match} AND t._row <> d._keep",
+    )
+    logger.info("%s: %d row(s) replaced by a later row of the same key", export.name, dropped)
+    return total - dropped, False
+
+
+def _restage(con: Connection, table: str, query: str, *, view: bool) -> int:
+    """Replace the staged ``table`` (a view when ``view``) by a table of ``query``'s records,
+    freeing what it held; returns the number of records."""
+    (count,) = _first(con, f"CREATE TABLE {table}_next AS {query}")
+    con.execute(f"DROP {'VIEW' if view else 'TABLE'} {table}")
+    con.execute(f"ALTER TABLE {table}_next RENAME TO {table}")
+    return count
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How one staged column is read.
+
+    ``text`` is SQL for the value as the text a CSV export would hold (what errors quote),
+    ``value`` SQL for the typed value, ``checks`` (SQL true for a bad value, message with
+    ``{value}``) pairs. ``typed`` marks a Parquet column read in its own type, not through text;
+    ``decode`` asks validation to read every value (to surface undecodable data before the warehouse
+    is touched), for columns no check reads in full.
+    """
+
+    text: str
+    value: str
+    checks: tuple[tuple[str, str], ...]
+    typed: bool = False
+    decode: bool = False
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The staged rows of one source, before validation and typing.
+
+    ``source`` is a FROM item (aliased ``t``), ``row`` SQL for the 0-based row number in the
+    file, ``columns`` maps raw-table column names (in order) to how they are read. ``copy``
+    names the staging table ``source`` reads, dropped once the records are typed; None when
+    ``source`` reads the export file itself.
+    """
+
+    source: str
+    row: str
+    columns: dict[str, _Column]
+    copy: str | None
+
+
+def _text_rows(export: Source, table: str, columns: list[str]) -> _Rows:
+    """The rows of an all-VARCHAR staging table, every column converted from text."""
+    return _Rows(
+        f"{table} t",
+        "t.rowid",
+        {column: _text_column(export.target, column, f"t.{_q(column)}") for column in columns},
+        copy=table,
+    )
+
+
+def _text_column(target: Entity, column: str, text: str, *, decode: bool = False) -> _Column:
+    """A column read as text (SQL ``text``) and converted like a CSV export's."""
+    conversion = _conversion(target, column)
+    value = conversion.convert(text) if conversion else text
+    return _Column(text, value, tuple(_checks(target, column, text)), decode=decode)
 
 
 class _ColumnNames:
@@ -474,7 +636,7 @@ class _ColumnNames:
         return field.name if field else name
 
 
-def _stage_csv(con: Connection, export: ExportFile, table: str) -> list[str]:
+def _stage_csv(con: Connection, export: ExportFile, table: str) -> _Rows:
     """Load a CSV file as text columns named after its resolved header."""
     names = _ColumnNames(export)
     for name in _read_csv_header(export):
@@ -494,7 +656,7 @@ def _stage_csv(con: Connection, export: ExportFile, table: str) -> list[str]:
         )
     except duckdb.Error as exc:
         raise _csv_error(export, exc) from None
-    return columns
+    return _text_rows(export, table, columns)
 
 
 def _read_csv_header(export: ExportFile) -> list[str]:
@@ -524,12 +686,12 @@ def _csv_error(export: ExportFile, exc: duckdb.Error) -> InputError:
     return export.error(f"malformed CSV ({'; '.join(details)})", row=row)
 
 
-def _stage_parquet(con: Connection, export: ExportFile, table: str) -> list[str]:
-    """Load a Parquet file as text columns, each value as the text a CSV export would hold.
+def _stage_parquet(con: Connection, export: ExportFile, table: str) -> _Rows:
+    """Read a Parquet file where it lies, each column typed when its type already is (or converts
+    losslessly to) the catalogue's, else as the text a CSV export would hold.
 
-    Integral numbers (also in DOUBLE and DECIMAL columns, as pandas writes integers with gaps)
-    lose their fractional zeros, timestamps and dates are ISO text, lists and structs JSON text;
-    validation and typing are then the CSV path's.
+    Rows are numbered by DuckDB's ``file_row_number``; a file with a column of that name is
+    copied into ``table`` first, its rows numbered by ``rowid``.
     """
     source = f"read_parquet({_lit(str(export.path))})"
     try:
@@ -538,29 +700,96 @@ def _stage_parquet(con: Connection, export: ExportFile, table: str) -> list[str]
     except (duckdb.Error, pa.ArrowException) as exc:
         raise export.error(f"not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     names = _ColumnNames(export)
-    selects = []
+    kinds: dict[str, tuple[str, str]] = {}
     for name, (column, kind, *_) in zip(file_names, described):
         if names.seen(name):
             raise export.error(
                 "duplicate column (column names are matched ignoring case)", field=name.strip()
             )
-        selects.append(f"{_parquet_text(_q(column), str(kind))} AS {_q(names.resolve(name))}")
-    if not selects:
+        kinds[names.resolve(name)] = (column, str(kind))
+    if not kinds:
         raise export.error("empty file (expected columns named after the entity's fields)")
-    try:
-        con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(selects)} FROM {source}")
-    except duckdb.Error as exc:
-        raise export.error(f"unreadable Parquet data ({str(exc).splitlines()[0]})") from None
-    return names.columns
+    row, copy = "t.file_row_number", None
+    if any(column.lower() == "file_row_number" for column, _ in kinds.values()):
+        try:
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM {source}")
+        except duckdb.Error as exc:
+            raise _unreadable(export, exc) from None
+        source, row, copy = table, "t.rowid", table
+    columns = {
+        name: _parquet_column(export.target, name, f"t.{_q(column)}", kind)
+        for name, (column, kind) in kinds.items()
+    }
+    return _Rows(f"{source} t", row, columns, copy)
+
+
+_PARQUET_INTEGERS = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
+)
+_PARQUET_FLOATS = frozenset({"FLOAT", "DOUBLE"})
+_PARQUET_TIMES = frozenset({"TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "DATE"})
+# Types whose values always decode and render: no need to read them in full during validation.
+_PARQUET_SAFE = _PARQUET_INTEGERS | _PARQUET_FLOATS | _PARQUET_TIMES | {"BOOLEAN", "UBIGINT"}
+# What the text path accepts as a date: years 1 to 9999 (others render as "(BC)" or 5 digits).
+_TIMESTAMP_RANGE = "TIMESTAMP '0001-01-01' AND TIMESTAMP '9999-12-31 23:59:59.999999'"
+
+
+def _parquet_column(target: Entity, column: str, ref: str, kind: str) -> _Column:
+    """How to read Parquet column ``ref`` (DuckDB type ``kind``) into raw column ``column``.
+
+    Typed when the value, and every check, equals what the text a CSV export would hold gives:
+    integers as BIGINT or DOUBLE; FLOAT and DOUBLE as BIGINT when integral (else the text path's
+    "is not an integer"), DOUBLE as DOUBLE (-0 as 0, as its text "0" reads); BOOLEAN; TIMESTAMP
+    (up to microseconds), TIMESTAMP WITH TIME ZONE and DATE as TIMESTAMP in years 1 to 9999.
+    Anything else (text holding numbers, DECIMAL, FLOAT as DOUBLE, nanoseconds, BLOB, nested
+    values, and every VARCHAR column) is rendered as text and converted like CSV.
+    """
+    kind = kind.upper()
+    text = _parquet_text(ref, kind)
+    field = target.field(column)
+    conversion = _CONVERSIONS.get(field.duckdb_type) if field else None
+    typed = _parquet_typed(field.duckdb_type if field else "VARCHAR", ref, kind)
+    if conversion is None or typed is None:
+        return _text_column(target, column, text, decode=kind not in _PARQUET_SAFE)
+    value, invalid = typed
+    checks = []
+    if column in target.key:  # a typed value renders as non-empty text unless NULL
+        checks.append((f"{ref} IS NULL", _missing_key(target)))
+    if invalid:
+        checks.append((invalid, "{value!r} is not " + conversion.expected))
+    return _Column(text, value, tuple(checks), typed=True)
+
+
+def _parquet_typed(wanted: str, ref: str, kind: str) -> tuple[str, str | None] | None:
+    """(SQL of the typed value, SQL true for a value the text path rejects, or None) reading
+    ``ref`` of DuckDB type ``kind`` as ``wanted``; None when it must go through text."""
+    if wanted == "BIGINT" and kind in _PARQUET_INTEGERS:
+        return f"CAST({ref} AS BIGINT)", None
+    if wanted == "BIGINT" and kind in _PARQUET_FLOATS:
+        return f"TRY_CAST({ref} AS BIGINT)", f"NOT ({_integral(ref)})"
+    if wanted == "DOUBLE" and kind in _PARQUET_INTEGERS:
+        return f"CAST({ref} AS DOUBLE)", None
+    if wanted == "DOUBLE" and kind == "DOUBLE":
+        return f"({ref} + CAST(0 AS DOUBLE))", None  # -0.0 + 0.0 is 0.0
+    if wanted == "BOOLEAN" and kind == "BOOLEAN":
+        return ref, None
+    if wanted == "TIMESTAMP" and kind in _PARQUET_TIMES:
+        value = f"CAST({ref} AS TIMESTAMP)"  # the session time zone is UTC
+        return value, f"{value} NOT BETWEEN {_TIMESTAMP_RANGE}"
+    return None
+
+
+def _integral(column: str) -> str:
+    """SQL true when a FLOAT/DOUBLE/DECIMAL value renders as an integer (see _parquet_text)."""
+    return f"isfinite({column}) AND abs({column}) < 1e18 AND {column} = trunc({column})"
 
 
 def _parquet_text(column: str, kind: str) -> str:
     """SQL rendering one Parquet column (DuckDB type ``kind``) as export text."""
     kind = kind.upper()
     if kind.startswith(("FLOAT", "DOUBLE", "DECIMAL")):
-        integral = f"isfinite({column}) AND abs({column}) < 1e18 AND {column} = trunc({column})"
         return (
-            f"CASE WHEN {integral} THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) "
+            f"CASE WHEN {_integral(column)} THEN CAST(CAST({column} AS BIGINT) AS VARCHAR) "
             f"ELSE CAST({column} AS VARCHAR) END"
         )
     if kind == "BLOB":
@@ -570,18 +799,18 @@ def _parquet_text(column: str, kind: str) -> str:
     return f"CAST({column} AS VARCHAR)"
 
 
-def _stage_json(con: Connection, export: Source, table: str) -> list[str]:
+def _stage_json(con: Connection, export: Source, table: str) -> _Rows:
     """Load a JSON export (query response, list of responses, or list of records)."""
     return _stage_records(con, export, table, _json_records(export, _document(export)))
 
 
-def _stage_fields(con: Connection, export: Source, table: str) -> list[str]:
+def _stage_fields(con: Connection, export: Source, table: str) -> _Rows:
     """Load the picklist values of an ``<Entity>.fields.json`` (entityInformation/fields)."""
     return _stage_records(con, export, table, _picklist_records(export, _document(export)))
 
 
 # Keyed by ``kind``: file kinds take an ExportFile; json and fields any Source.
-_STAGERS: dict[str, Callable[[Connection, Any, str], list[str]]] = {
+_STAGERS: dict[str, Callable[[Connection, Any, str], _Rows]] = {
     "csv": _stage_csv,
     "parquet": _stage_parquet,
     "json": _stage_json,
@@ -656,14 +885,14 @@ def _picklist_records(export: Source, document: Any) -> list[dict[str, Any]]:
 
 def _stage_records(
     con: Connection, export: Source, table: str, records: list[dict[str, Any]]
-) -> list[str]:
+) -> _Rows:
     """Load JSON records as text columns; the key columns always exist."""
     names = _ColumnNames(export)
     for key in export.target.key:
         names.resolve(key)
     rows = [_text_record(export, names, row, record) for row, record in enumerate(records, 1)]
     _create_from_records(con, table, rows, names.columns)
-    return names.columns
+    return _text_rows(export, table, names.columns)
 
 
 def _text_record(
@@ -743,36 +972,50 @@ def _conversion(target: Entity, column: str) -> _Conversion | None:
     return _CONVERSIONS.get(field.duckdb_type) if field else None
 
 
-def _validate(con: Connection, export: Source, table: str, columns: list[str]) -> None:
-    """Raise an InputError for the first bad value of a staged table (by row, then column)."""
+def _validate(con: Connection, export: Source, rows: _Rows) -> None:
+    """Raise an InputError for the first bad value of a staged source (by row, then column).
+
+    The same scan reads every value of the columns marked ``decode``, so data DuckDB cannot
+    decode (e.g. text that is not UTF-8) fails here, before the warehouse is touched.
+    """
     target = export.target
-    missing = [key for key in target.key if key not in columns]
+    missing = [key for key in target.key if key not in rows.columns]
     if missing:
         raise export.error(f"no {missing[0]} column (every record needs {_key_phrase(target)})")
-    checks = [(column, check) for column in columns for check in _checks(target, column)]
-    selects = ", ".join(f"min(CASE WHEN {sql} THEN rowid END)" for _, (sql, _) in checks)
-    first_bad = _first(con, f"SELECT {selects} FROM {table}") or ()
-    found = [(rowid, i) for i, rowid in enumerate(first_bad) if rowid is not None]
+    checks = [
+        (name, check) for name, column in rows.columns.items() for check in column.checks
+    ]
+    selects = [f"min(CASE WHEN {sql} THEN {rows.row} END)" for _, (sql, _) in checks]
+    selects += [  # length(), unlike strlen(), makes DuckDB check that Parquet text is UTF-8
+        f"max(length({column.text}))" for column in rows.columns.values() if column.decode
+    ]
+    first_bad = _first(con, f"SELECT {', '.join(selects)} FROM {rows.source}") or ()
+    found = [(row, i) for i, row in enumerate(first_bad[: len(checks)]) if row is not None]
     if found:
-        rowid, i = min(found)
-        column, (_, message) = checks[i]
-        (value,) = _first(con, f"SELECT {_q(column)} FROM {table} WHERE rowid = ?", [rowid])
-        raise export.error(message.format(value=value), row=rowid + 1, field=column)
+        row, i = min(found)
+        name, (_, message) = checks[i]
+        text = rows.columns[name].text
+        (value,) = _first(con, f"SELECT {text} FROM {rows.source} WHERE {rows.row} = ?", [row])
+        raise export.error(message.format(value=value), row=row + 1, field=name)
     if target is PICKLISTS:
-        _validate_picklist_entities(con, export, table)
+        _validate_picklist_entities(con, export, rows)
 
 
-def _checks(target: Entity, column: str) -> list[tuple[str, str]]:
-    """(SQL true for a bad value, message with ``{value}``) pairs for one column."""
-    text = _q(column)
+def _checks(target: Entity, column: str, text: str) -> list[tuple[str, str]]:
+    """(SQL true for a bad value, message with ``{value}``) pairs for one column read as the
+    text SQL ``text``."""
     checks = []
     if column in target.key:
-        message = f"missing value (every record needs {_key_phrase(target)})"
-        checks.append((f"NULLIF(trim({text}), '') IS NULL", message))
+        checks.append((f"NULLIF(trim({text}), '') IS NULL", _missing_key(target)))
     conversion = _conversion(target, column)
     if conversion:
         checks.append((conversion.invalid(text), "{value!r} is not " + conversion.expected))
     return checks
+
+
+def _missing_key(target: Entity) -> str:
+    """The message for a record without (part of) its key."""
+    return f"missing value (every record needs {_key_phrase(target)})"
 
 
 def _key_phrase(target: Entity) -> str:
@@ -781,46 +1024,43 @@ def _key_phrase(target: Entity) -> str:
     return f"{', '.join(head)} and {last}" if head else f"an {last}"
 
 
-def _validate_picklist_entities(con: Connection, export: Source, table: str) -> None:
+def _validate_picklist_entities(con: Connection, export: Source, rows: _Rows) -> None:
     """Reject picklist rows naming an entity billready does not land."""
+    entity = rows.columns["entity"].text
     bad = _first(
         con,
-        f"SELECT rowid, entity FROM {table} WHERE lower(trim(entity)) NOT IN "
-        "(SELECT alias FROM _entity_alias) ORDER BY rowid LIMIT 1",
+        f"SELECT {rows.row}, {entity} FROM {rows.source} WHERE lower(trim({entity})) NOT IN "
+        f"(SELECT alias FROM _entity_alias) ORDER BY {rows.row} LIMIT 1",
     )
     if bad:
-        rowid, entity = bad
+        row, value = bad
         raise export.error(
-            f"unknown entity {entity!r} (expected one of {', '.join(ENTITIES)})",
-            row=rowid + 1,
+            f"unknown entity {value!r} (expected one of {', '.join(ENTITIES)})",
+            row=row + 1,
             field="entity",
         )
 
 
-def _typed_select(export: Source, table: str, columns: list[str], loaded_at: datetime) -> str:
-    """SQL selecting the typed, normalised records of a staged table, the last row per key."""
+def _typed_select(export: Source, rows: _Rows, loaded_at: datetime) -> str:
+    """SQL selecting the typed, normalised records of staged rows, numbered by file row
+    (``_row``, which the raw table does not keep)."""
     target = export.target
-    expressions = {}
-    for column in columns:
-        conversion = _conversion(target, column)
-        text = f"t.{_q(column)}"
-        expressions[column] = conversion.convert(text) if conversion else text
+    expressions = {name: column.value for name, column in rows.columns.items()}
     joins = ""
     if target is PICKLISTS:  # plural entity names, catalogue spelling of field names
+        entity, field = rows.columns["entity"].text, rows.columns["field"].text
         expressions["entity"] = "ea.entity"
-        expressions["field"] = "coalesce(fa.field, trim(t.field))"
+        expressions["field"] = f"coalesce(fa.field, trim({field}))"
         joins = (
-            " JOIN _entity_alias ea ON ea.alias = lower(trim(t.entity))"
+            f" JOIN _entity_alias ea ON ea.alias = lower(trim({entity}))"
             " LEFT JOIN _field_alias fa"
-            " ON fa.entity = ea.entity AND fa.alias = lower(trim(t.field))"
+            f" ON fa.entity = ea.entity AND fa.alias = lower(trim({field}))"
         )
     selects = ", ".join(f"{sql} AS {_q(column)}" for column, sql in expressions.items())
-    key = ", ".join(_q(k) for k in target.key)
     return (
-        f"SELECT * EXCLUDE (_row) FROM (SELECT {selects}, "
+        f"SELECT {selects}, "
         f"TIMESTAMP {_lit(loaded_at.isoformat(sep=' '))} AS _loaded_at, "
-        f"{_lit(export.name)} AS _source_file, t.rowid AS _row FROM {table} t{joins}) "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row DESC) = 1 ORDER BY _row"
+        f"{_lit(export.name)} AS _source_file, {rows.row} AS _row FROM {rows.source}{joins}"
     )
 
 
@@ -849,14 +1089,19 @@ def _write_warehouse(
     try:
         live = _live_keys(con, staged)
         landed = _landed_columns(con)
-        counts = [_compare(con, item, landed.get(item.export.target.table, {}), skip_unchanged)
-                  for item in staged]
+        counts = []
+        for item in staged:
+            with _reading(item):
+                counts.append(
+                    _compare(con, item, landed.get(item.export.target.table, {}), skip_unchanged)
+                )
         con.execute("BEGIN TRANSACTION")
         try:
             _ensure_tables(con, staged)
             for item in staged:
                 if not _keys_only(item):
-                    _upsert(con, item)
+                    with _reading(item):
+                        _upsert(con, item)
             deleted = {
                 scope: _mark_deleted(con, scope, table, loaded_at) for scope, table in live.items()
             }
@@ -881,6 +1126,31 @@ def _write_warehouse(
     for (name, _), count in deleted.items():
         totals[name] = totals.get(name, LandedCounts()) + LandedCounts(deleted=count)
     return totals
+
+
+@contextmanager
+def _reading(item: _Staged) -> Iterator[None]:
+    """Report a failure to read a staged view's Parquet file (validation read every value that
+    might not decode, so this is a file changed or damaged since) as an InputError on the file;
+    refuse a view's file whose size or modification time changed since it was validated (its
+    records were never checked)."""
+    if item.view and _file_signature(item.export) != item.file_signature:
+        raise item.export.error("changed while it was being landed (land it again)")
+    try:
+        yield
+    except duckdb.Error as exc:
+        if not item.view or item.export.name not in str(exc):
+            raise
+        raise _unreadable(item.export, exc) from None
+
+
+def _file_signature(export: Source) -> tuple[int, int] | None:
+    """The size and modification time (ns) of an export file; None when it is gone."""
+    try:
+        stat = Path(export.path).stat()
+    except (AttributeError, OSError):
+        return None
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _keys_only(item: _Staged) -> bool:
@@ -936,8 +1206,9 @@ def _compare(
     con: Connection, item: _Staged, landed: dict[str, str], skip_unchanged: bool
 ) -> LandedCounts:
     """Count the staged records that are new or replace a landed one; with ``skip_unchanged``,
-    first drop (from the staging table) those identical to the landed record. ``landed`` holds
-    the raw table's columns by lower-cased name (empty when it does not exist yet)."""
+    first drop those identical to the landed record (the staged view or table becomes a table of
+    the others). ``landed`` holds the raw table's columns by lower-cased name (empty when it does
+    not exist yet)."""
     if _keys_only(item):
         return LandedCounts()
     target = item.export.target
@@ -961,11 +1232,14 @@ def _compare(
             for lower, name in landed.items()
             if lower not in staged_columns and lower not in METADATA_COLUMNS
         ]
-        (unchanged,) = _first(
+        changed = _restage(
             con,
-            f"DELETE FROM {item.table} AS s WHERE EXISTS "
+            item.table,
+            f"SELECT * FROM {item.table} AS s WHERE NOT EXISTS "
             f"(SELECT 1 FROM {raw} AS r WHERE {' AND '.join(same)})",
+            view=item.view,
         )
+        unchanged = item.row_count - changed
     (updated,) = _first(
         con,
         f"SELECT count(*) FROM {item.table} AS s WHERE EXISTS (SELECT 1 FROM {raw} AS r WHERE {match})",
@@ -1073,7 +1347,7 @@ def _upsert(con: Connection, staged: _Staged) -> None:
     table = _raw(target.table)
     match = " AND ".join(f"r.{_q(k)} = s.{_q(k)}" for k in target.key)
     con.execute(f"DELETE FROM {table} AS r USING {staged.table} AS s WHERE {match}")
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {staged.table}")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * EXCLUDE (_row) FROM {staged.table}")
     logger.info(
         "%s: %d records -> %s.%s", staged.export.name, staged.row_count, RAW_SCHEMA, target.table
     )
