@@ -250,7 +250,7 @@ class Bench:
             shutil.rmtree(root)
         warehouse = root / "warehouse"
 
-        logger.info("%s: full refresh (ingest, freshness, dbt build, publish) of %s", size.name, export)
+        logger.info("%s: full refresh (ingest, dbt source freshness + build, publish) of %s", size.name, export)
         result["refresh"] = self._refresh(f"{size.name}-refresh", export, warehouse)
         self._save()
         logger.info("%s: check and report panels", size.name)

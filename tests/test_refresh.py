@@ -95,6 +95,22 @@ def test_a_failing_error_level_test_publishes_nothing(published: Path, tmp_path:
     assert (published / settings.CURRENT_POINTER).read_text() != before
 
 
+def test_one_dbt_process_stops_at_the_first_failing_command(tmp_path: Path) -> None:
+    """A refresh runs source freshness and build in one dbt process (billready.dbt_session): a
+    failing command is named in the error, and nothing after it runs."""
+    from billready.build import run_dbt_commands
+
+    warehouse = tmp_path / "warehouse"
+    with pytest.raises(BuildError, match="dbt run-operation no_such_macro failed") as caught:
+        run_dbt_commands(warehouse, [["run-operation", "no_such_macro"], ["build"]], quiet=True)
+    assert "no_such_macro" in str(caught.value)
+    target = settings.dbt_target_dir(warehouse)
+    statuses = json.loads((target / "billready_session.json").read_text())
+    commands = [next(arg for arg in status["args"] if not arg.startswith("--")) for status in statuses]
+    assert commands == ["parse", "run-operation"]  # build never ran
+    assert [status["success"] for status in statuses] == [True, False]
+
+
 def test_bad_data_exits_2_and_publishes_nothing(capsys: pytest.CaptureFixture[str], published: Path, tmp_path: Path) -> None:
     export = tmp_path / "bad"
     export.mkdir()

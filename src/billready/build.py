@@ -94,32 +94,81 @@ def run_dbt(
     when the DuckDB file is locked by another process and BuildError when any node fails;
     warnings are logged and returned in the report.
     """
+    target_dir = _prepare(warehouse, target)
+    args = [_dbt_executable(), *_dbt_args(warehouse, command, quiet=quiet, target=target)]
+    returncode, text = _run_child(args, _child_env(warehouse, env), quiet=quiet, pass_fds=pass_fds)
+    report = _read_run_results(target_dir, " ".join(command))
+    return _checked(report, returncode, text, warehouse, target)
+
+
+def run_dbt_commands(
+    warehouse: Path,
+    commands: Sequence[Sequence[str]],
+    *,
+    quiet: bool = False,
+    target: str = settings.DEFAULT_TARGET,
+    env: Mapping[str, str] | None = None,
+    pass_fds: Sequence[int] = (),
+) -> BuildReport:
+    """Run dbt commands one after another in one child process (billready.dbt_session): dbt
+    starts and parses the project once, not once per command. Stops at the first command that
+    fails, raising as :func:`run_dbt` does for it; returns the last command's report."""
+    target_dir = _prepare(warehouse, target)
+    status_file = target_dir / "billready_session.json"
+    status_file.unlink(missing_ok=True)
+    parse = _dbt_args(warehouse, ["parse"], quiet=quiet, target=target)
+    every = [parse, *(_dbt_args(warehouse, command, quiet=quiet, target=target) for command in commands)]
+    args = [sys.executable, "-m", "billready.dbt_session", str(status_file), json.dumps(every)]
+    returncode, text = _run_child(args, _child_env(warehouse, env), quiet=quiet, pass_fds=pass_fds)
+    statuses = json.loads(status_file.read_text()) if status_file.exists() else []
+    ran = [["parse"], *commands][: max(len(statuses), 1)]
+    command = ran[-1]
+    report = _read_run_results(target_dir, " ".join(command)) if len(ran) > 1 else BuildReport(command="parse")
+    if statuses and statuses[-1]["exception"]:
+        text = f"{text}\n{statuses[-1]['exception']}"
+    failed = returncode != 0 or not statuses or not all(status["success"] for status in statuses)
+    return _checked(report, 1 if failed else 0, text, warehouse, target)
+
+
+def _prepare(warehouse: Path, target: str) -> Path:
+    """Create the warehouse directory and clear the last run's results; returns the target dir."""
     warehouse.mkdir(parents=True, exist_ok=True)
-    project = settings.project_dir()
     target_dir = settings.dbt_target_dir(warehouse, target)
     (target_dir / "run_results.json").unlink(missing_ok=True)
-    args = [
-        _dbt_executable(),
+    return target_dir
+
+
+def _dbt_args(warehouse: Path, command: Sequence[str], *, quiet: bool, target: str) -> list[str]:
+    """dbt's arguments for ``command`` on the project, artifacts under the warehouse."""
+    return [
         *(["--quiet"] if quiet else []),
         "--no-use-colors",
         *command,
-        "--project-dir", str(project),
-        "--profiles-dir", str(project),
-        "--target-path", str(target_dir),
+        "--project-dir", str(settings.project_dir()),
+        "--profiles-dir", str(settings.project_dir()),
+        "--target-path", str(settings.dbt_target_dir(warehouse, target)),
         "--log-path", str(warehouse / "logs"),
         "--target", target,
     ]
-    env = {
+
+
+def _child_env(warehouse: Path, env: Mapping[str, str] | None) -> dict[str, str]:
+    return {
         **os.environ,
         "BILLREADY_DUCKDB_PATH": str(settings.database_path(warehouse)),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         **(env or {}),
     }
+
+
+def _run_child(args: list[str], env: Mapping[str, str], *, quiet: bool, pass_fds: Sequence[int]) -> tuple[int, str]:
+    """Run dbt (or the session) in the project directory, showing its output unless ``quiet``;
+    returns the exit status and the whole output."""
     logger.debug("running %s", " ".join(args))
     output: list[str] = []
     with subprocess.Popen(
-        args, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        pass_fds=tuple(pass_fds),
+        args, cwd=settings.project_dir(), env=dict(env), stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, pass_fds=tuple(pass_fds),
     ) as process:
         assert process.stdout is not None
         for line in process.stdout:
@@ -128,9 +177,11 @@ def run_dbt(
                 sys.stdout.write(line)
                 sys.stdout.flush()
         returncode = process.wait()
+    return returncode, "".join(output)
 
-    report = _read_run_results(target_dir, " ".join(command))
-    text = "".join(output)
+
+def _checked(report: BuildReport, returncode: int, text: str, warehouse: Path, target: str) -> BuildReport:
+    """Raise for a locked warehouse or a failed command; log the warnings; return the report."""
     if any(marker in text for marker in _LOCK_MARKERS):
         raise WarehouseError(
             f"the warehouse {settings.database_path(warehouse)} is open in another process "

@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 
 from billready import settings
-from billready.build import BuildReport, dbt_env, project_checksum, run_dbt
+from billready.build import BuildReport, dbt_env, project_checksum, run_dbt_commands
 from billready.errors import RefreshBusyError, WarehouseError
 
 logger = logging.getLogger(__name__)
@@ -226,8 +226,6 @@ def refresh(
         now = _now()
         snapshot_id = _new_snapshot_id(now)
         env = dbt_env(as_of, snapshot_id, now)
-        logger.info("checking source freshness")
-        run_dbt(build_dir, ["source", "freshness"], quiet=quiet, env=env, pass_fds=(lock_fd,))
         # Unit tests check the models' logic on fixed inputs, not the data: when the published
         # snapshot was built (and so unit-tested) with this very project, they would only repeat.
         checksum = project_checksum()
@@ -235,8 +233,11 @@ def refresh(
         if published is not None and published.project_checksum == checksum:
             logger.info("unit tests skipped: the project is unchanged since snapshot %s, which passed them", published.snapshot_id)
             command += ["--exclude", "resource_type:unit_test"]
-        logger.info("building and testing (dbt build)")
-        report: BuildReport = run_dbt(build_dir, command, quiet=quiet, env=env, pass_fds=(lock_fd,))
+        # One dbt process for both commands: dbt starts and parses the project once.
+        logger.info("checking source freshness, then building and testing (dbt source freshness, dbt build)")
+        report: BuildReport = run_dbt_commands(
+            build_dir, [["source", "freshness"], command], quiet=quiet, env=env, pass_fds=(lock_fd,)
+        )
         _checkpoint(build_dir / settings.DATABASE_FILE)
         snapshot = _publish(
             warehouse,
