@@ -13,7 +13,7 @@ from typing import Any
 GIB = 2**30
 
 
-def _dbt_seconds(phases: dict[str, float]) -> float:
+def dbt_seconds(phases: dict[str, float]) -> float:
     """dbt's time in a refresh: one process for source freshness and build since 2026-11-23
     (the "build" phase), two before (a "freshness" phase, then "build")."""
     return phases.get("freshness", 0.0) + phases.get("build", 0.0)
@@ -65,7 +65,7 @@ def markdown(results: dict[str, Any]) -> str:
             if path[-1] == "publish":
                 cells.append(_s(phases.get("checkpoint", 0) + phases.get("publish", 0)) if phases else "–")
             elif path[-1] == "build":
-                cells.append(_s(_dbt_seconds(phases)) if phases else "–")
+                cells.append(_s(dbt_seconds(phases)) if phases else "–")
             else:
                 cells.append(_s(_get(sizes[n], *path)))
         row([label, *cells])
@@ -84,7 +84,7 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("")
         out.append(
             f"dbt's fixed cost (the same refresh of an export with every file and no rows): dbt "
-            f"(source freshness + build) {_dbt_seconds(fixed['phases']):.1f} s, "
+            f"(source freshness + build) {dbt_seconds(fixed['phases']):.1f} s, "
             f"refresh total {fixed['total_s']:.1f} s."
         )
     panels = sorted({p for n in names for p in (_get(sizes[n], "serve", "report") or {})})

@@ -100,7 +100,7 @@ class Options:
     repeats: int = 7
     warmup: int = 1
     check_repeats: int = 3
-    memory_limit: str = "4GB"
+    memory_limit: str = "3GB"
     threads: int = 2
     as_of: datetime.date = settings.DEMO_AS_OF
     seed: int = 0

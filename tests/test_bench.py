@@ -69,7 +69,7 @@ def test_the_benchmark_runs_every_step_and_the_peer_agrees(bench_run: dict[str, 
     machine = bench_run["machine"]
     assert machine["cpu_count"] and machine["memory_bytes"] and machine["versions"]["duckdb"]
     assert len(machine["load_average"]) == 3
-    assert bench_run["config"]["environment"]["BILLREADY_DUCKDB_MEMORY_LIMIT"] == "4GB"
+    assert bench_run["config"]["environment"]["BILLREADY_DUCKDB_MEMORY_LIMIT"] == "3GB"
     names = [target["name"] for target in bench_run["targets"]]
     assert names == ["build_vs_one_pass", "kpis_vs_pandas", "report_p95", "peak_memory", "linear_growth"]
     rendered = table(bench_run)

@@ -452,7 +452,7 @@ def test_staging_connection_takes_its_limits_from_the_environment(
     monkeypatch.delenv("BILLREADY_DUCKDB_THREADS", raising=False)
     monkeypatch.delenv("BILLREADY_DUCKDB_MEMORY_LIMIT", raising=False)
     monkeypatch.setenv("BILLREADY_THREADS", "1")
-    reference = duckdb.connect(config={"memory_limit": "4GB"})
+    reference = duckdb.connect(config={"memory_limit": "3GB"})
     con = ingest_module._staging_connection(tmp_path)
     assert _setting(con, "memory_limit") == _setting(reference, "memory_limit")
     assert _setting(con, "threads") == 1

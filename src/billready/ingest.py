@@ -87,7 +87,7 @@ LOAD_LOG_COLUMNS: dict[str, str] = {
 MEMORY_LIMIT_ENV = "BILLREADY_DUCKDB_MEMORY_LIMIT"  # as profiles.yml reads them for dbt
 THREADS_ENV = "BILLREADY_DUCKDB_THREADS"
 DBT_THREADS_ENV = "BILLREADY_THREADS"  # the default of THREADS_ENV
-DEFAULT_MEMORY_LIMIT = "4GB"
+DEFAULT_MEMORY_LIMIT = "3GB"  # as profiles.yml: the process tree stays under 4 GiB
 DEFAULT_THREADS = "2"
 EXPORT_SUFFIXES = (".csv", ".json", ".parquet")
 FIELDS_SUFFIX = ".fields"
@@ -439,7 +439,7 @@ def _staging_connection(spill: Path) -> Connection:
     except duckdb.Error as exc:
         raise WarehouseError(
             f"DuckDB refused memory limit {limits['memory_limit']!r} or {limits['threads']!r} "
-            f"threads (set {MEMORY_LIMIT_ENV}, e.g. 4GB, and {THREADS_ENV} or {DBT_THREADS_ENV}, "
+            f"threads (set {MEMORY_LIMIT_ENV}, e.g. 3GB, and {THREADS_ENV} or {DBT_THREADS_ENV}, "
             f"e.g. 2): {str(exc).splitlines()[0]}"
         ) from None
     con.execute("SET TimeZone = 'UTC'")
