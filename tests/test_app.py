@@ -289,6 +289,17 @@ def test_drill_through_from_the_action_list_to_a_milestone(monkeypatch: pytest.M
     assert app.button(key="detail-back-top")
 
 
+def test_the_detail_chooser_opens_a_milestone_by_id(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    app = _visit(_app(monkeypatch, demo_warehouse), "views/detail.py")
+    assert app.button(key="open-detail-milestone").disabled  # no id typed yet
+    first = _app(monkeypatch, demo_warehouse).selectbox(key="pick-actions").value
+    app.number_input(key="detail-milestone-id").set_value(int(first)).run()
+    app.button(key="open-detail-milestone").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value.startswith("Milestone: ")
+    assert app.query_params.get("id") in (str(first), [str(first)])
+
+
 def test_project_drill_through(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
     app = _visit(_app(monkeypatch, demo_warehouse), "views/companies.py")
     app.button(key="open-projects").click().run()

@@ -32,17 +32,28 @@ def back(where: str = "top") -> None:
 
 
 def chooser() -> None:
-    """No target in the URL: pick a rule or a project to drill into."""
+    """No target in the URL: pick a rule or a project, or type a milestone id, to drill into."""
     ui.header("Detail")
-    st.info("Choose a rule or a project to see its milestones, charges, contracts, billing items and findings.")
+    st.info(
+        "Choose a rule or a project, or type a milestone's id, to see its milestones, charges, "
+        "contracts, billing items and findings."
+    )
     options = current.options
     if options is None:
         return
-    left, right = st.columns(2)
+    left, middle, right = st.columns(3)
     with left:
         ui.drill_picker("rule", options.rules, "rule_code", lambda r: str(r["title"]), ORIGIN, key="detail-rule", prompt="Rule")
-    with right:
+    with middle:
         ui.drill_picker("project", options.projects, "project_id", lambda r: str(r["project_name"]), ORIGIN, key="detail-project", prompt="Project")
+    with right:
+        # A tenant has up to millions of milestones: an id box, not a list to scroll.
+        inputs = st.columns([4, 1], vertical_alignment="bottom")
+        with inputs[0]:
+            milestone_id = st.number_input("Milestone id", min_value=1, step=1, value=None, key="detail-milestone-id")
+        with inputs[1]:
+            if st.button("Open detail", key="open-detail-milestone", icon=":material/zoom_in:", disabled=milestone_id is None):
+                ui.open_detail("milestone", int(milestone_id), ORIGIN)
 
 
 def render(detail) -> None:  # noqa: ANN001  (billready.report.Detail)
