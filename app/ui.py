@@ -18,7 +18,7 @@ import streamlit as st
 from billready import export
 from billready import formatting as fmt
 from billready.errors import BillreadyError, FilterError
-from billready.report import Panel, Report
+from billready.report import LIST_LIMIT, Panel, Report
 from billready.semantic import DIALECTS, Warehouse, transpile
 
 DETAIL_PAGE = "views/detail.py"
@@ -189,6 +189,13 @@ def table(
     else:
         st.dataframe(formatted(frame, columns, formats), hide_index=True)
     footer(panel)
+
+
+def limit_caption(frame: pd.DataFrame, order: str, everything: str) -> None:
+    """Say so under a list the report cut at LIST_LIMIT rows: in what order its first rows are,
+    and which command lists every one."""
+    if len(frame) >= LIST_LIMIT:
+        st.caption(f"The first {LIST_LIMIT:,} {order}; {everything} lists every one.")
 
 
 def footer(panel: Panel) -> None:

@@ -6,7 +6,6 @@ import streamlit as st
 import ui
 
 from billready import formatting as fmt
-from billready.report import LIST_LIMIT
 
 ORIGIN = "views/companies.py"
 
@@ -25,11 +24,7 @@ if companies is not None:
         {"milestone__company_name": lambda v: v if isinstance(v, str) else "(no company)", "conflicts_found": "count", "revenue_at_risk": "money"},
         empty="No company has a milestone in view.",
     )
-    if len(frame) >= LIST_LIMIT:
-        st.caption(
-            f"The first {LIST_LIMIT:,} companies by revenue at risk; "
-            "`billready query --saved-query company_conflicts` lists every one."
-        )
+    ui.limit_caption(frame, "companies by revenue at risk", "`billready query --saved-query company_conflicts`")
 
 st.header("FAQ · Conflicts by project")
 projects = ui.load(report.project_conflicts, "Conflicts by project")
@@ -41,11 +36,7 @@ if projects is not None:
         {"milestone__project_name": lambda v: v if isinstance(v, str) else "(no project)", "conflicts_found": "count", "revenue_at_risk": "money"},
         empty="No project has a milestone in view.",
     )
-    if len(frame) >= LIST_LIMIT:
-        st.caption(
-            f"The first {LIST_LIMIT:,} projects by revenue at risk; "
-            "`billready query --saved-query project_conflicts` lists every one."
-        )
+    ui.limit_caption(frame, "projects by revenue at risk", "`billready query --saved-query project_conflicts`")
     options = current.options.projects if current.options is not None else None
     if options is not None and not options.empty:
         in_view = options

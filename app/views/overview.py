@@ -6,7 +6,6 @@ import streamlit as st
 import ui
 
 from billready import formatting as fmt
-from billready.report import LIST_LIMIT
 
 ORIGIN = "views/overview.py"
 
@@ -91,8 +90,7 @@ actions = ui.load(report.action_list, "The action list")
 if actions is not None:
     st.subheader("Conflicted milestones, in fixing order")
     frame = actions.result.frame
-    if len(frame) >= LIST_LIMIT:
-        st.caption(f"The first {LIST_LIMIT:,} in fixing order; `billready check --format json` lists every one.")
+    ui.limit_caption(frame, "in fixing order", "`billready check --format json`")
     stage = ui.first_column(frame, "stage_label", "status_label", "stage")
     ui.table(
         actions,

@@ -5,7 +5,6 @@ import streamlit as st
 import ui
 
 from billready import formatting as fmt
-from billready.report import LIST_LIMIT
 
 ORIGIN = "views/rules.py"
 
@@ -34,8 +33,7 @@ st.header("Prioritized action list (all findings)")
 findings = ui.load(report.findings_action_list, "The findings action list")
 if findings is not None:
     frame = findings.result.frame
-    if len(frame) >= LIST_LIMIT:
-        st.caption(f"The first {LIST_LIMIT:,} in fixing order; `billready check --format json` lists every one.")
+    ui.limit_caption(frame, "in fixing order", "`billready check --format json`")
     stage = ui.first_column(frame, "stage_label", "stage")
     shown = frame.assign(
         subject=frame["milestone_title"].fillna(frame["charge_id"]) if "charge_id" in frame.columns else frame["milestone_title"]
