@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import datasets
 from bench.process import StepFailed
-from bench.render import dbt_seconds
+from bench.render import dbt_seconds, size_rows
 from bench.runner import Bench, Options
 
 logger = logging.getLogger(__name__)
@@ -69,10 +69,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else (f"{value:,.2f}" if value < 10 else f"{value:,.1f}")
-
-
 def table(results: dict[str, Any]) -> str:
     """The results as plain-text tables: steps per size, report panels, targets."""
     sizes = results["sizes"]
@@ -81,75 +77,29 @@ def table(results: dict[str, Any]) -> str:
     lines = []
 
     def row(label: str, values: list[str]) -> None:
-        lines.append(f"{label:<40}" + "".join(f"{value:>16}" for value in values))
+        lines.append(f"{label:<48}" + "".join(f"{value:>16}" for value in values))
 
     row("", names)
-    row("milestones", [f"{sizes[n]['export']['milestones']:,}" for n in names])
-    row("charges", [f"{sizes[n]['export']['charges']:,}" for n in names])
-
-    def get(size: dict[str, Any], *path: str) -> Any:
-        value: Any = size
-        for key in path:
-            if not isinstance(value, dict) or key not in value:
-                return None
-            value = value[key]
-        return value
-
-    for label, path in (
-        ("ingest (s)", ("refresh", "phases", "ingest")),
-        ("dbt: source freshness + build (s)", ("refresh", "phases", "dbt")),
-        ("checkpoint + publish (s)", ("refresh", "phases", "publish")),
-        ("refresh total (s)", ("refresh", "total_s")),
-        ("check, cold process (s)", ("serve", "check", "cold_s")),
-        ("check, warm (s)", ("serve", "check", "warm_p50_s")),
-        ("pandas peer: read + compute (s)", ("pandas", "total_s")),
-        ("one DuckDB pass, lower bound (s)", ("onepass", "seconds")),
-        ("refresh, 1% changed, full export (s)", ("incremental", "changed", "refresh", "total_s")),
-        ("refresh, delta export only (s)", ("incremental", "delta", "refresh", "total_s")),
-    ):
-        if path[:2] == ("refresh", "phases"):
-            values = []
-            for n in names:
-                phases = get(sizes[n], "refresh", "phases") or {}
-                if not phases:
-                    values.append("-")
-                elif path[-1] == "publish":
-                    values.append(_seconds(phases.get("checkpoint", 0) + phases.get("publish", 0)))
-                elif path[-1] == "dbt":
-                    values.append(_seconds(dbt_seconds(phases)))
-                else:
-                    values.append(_seconds(phases.get(path[-1])))
-            row(label, values)
-        else:
-            row(label, [_seconds(get(sizes[n], *path)) for n in names])
-    row("changed refresh / full refresh", [
-        f"{get(sizes[n], 'incremental', 'changed', 'ratio_to_full'):.2f}" if get(sizes[n], "incremental", "changed", "ratio_to_full") else "-"
-        for n in names
-    ])
-    row("report panels: slowest p95 (ms)", [
-        f"{max(p['p95_ms'] for p in get(sizes[n], 'serve', 'report').values()):,.0f}" if get(sizes[n], "serve", "report") else "-"
-        for n in names
-    ])
-    for label, step in (("peak memory, refresh (GiB)", ("refresh",)), ("peak memory, check+report (GiB)", ("serve",)),
-                        ("peak memory, pandas (GiB)", ("pandas",))):
-        row(label, [f"{get(sizes[n], *step, 'peak_rss_bytes') / GIB:.2f}" if get(sizes[n], *step, "peak_rss_bytes") else "-" for n in names])
-    row("pandas figures equal billready's", [
-        {True: "yes", False: "NO"}.get(results["equal_results"].get(n), "-") for n in names
-    ])
+    for label, cells in size_rows(results):
+        row(label.replace("`", "").replace("**", ""), cells)
     if fixed:
         lines.append("")
         lines.append(
             f"dbt fixed cost (empty export): dbt (source freshness + build) "
             f"{dbt_seconds(fixed['phases']):.1f} s, refresh total {fixed['total_s']:.1f} s"
         )
-    panels = sorted({panel for n in names for panel in (get(sizes[n], "serve", "report") or {})})
+
+    def report(n: str) -> dict[str, Any]:
+        return (sizes[n].get("serve") or {}).get("report") or {}
+
+    panels = sorted({panel for n in names for panel in report(n)})
     if panels:
         lines.append("")
         row("report panel, warm p50 / p95 (ms)", names)
         for panel in panels:
             row(f"  {panel}", [
                 f"{sizes[n]['serve']['report'][panel]['p50_ms']:,.0f} / {sizes[n]['serve']['report'][panel]['p95_ms']:,.0f}"
-                if panel in (get(sizes[n], "serve", "report") or {}) else "-"
+                if panel in report(n) else "-"
                 for n in names
             ])
     lines.append("")

@@ -33,6 +33,68 @@ def _s(value: float | None) -> str:
     return f"{value:,.2f}" if value < 10 else f"{value:,.1f}"
 
 
+STEPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ingest (s)", ("refresh", "phases", "ingest")),
+    ("dbt: source freshness + build (s)", ("refresh", "phases", "dbt")),
+    ("checkpoint + publish (s)", ("refresh", "phases", "publish")),
+    ("refresh total (s)", ("refresh", "total_s")),
+    ("`check`, fresh process (s)", ("serve", "check", "cold_s")),
+    ("`check`, warm (s)", ("serve", "check", "warm_p50_s")),
+    ("`check --format json` adds (s)", ("serve", "check", "json_s")),
+    ("pandas peer, read + compute (s)", ("pandas", "total_s")),
+    ("one DuckDB pass, lower bound (s)", ("onepass", "seconds")),
+    ("refresh, 1% of charges changed, full export (s)", ("incremental", "changed", "refresh", "total_s")),
+    ("refresh, delta export only (s)", ("incremental", "delta", "refresh", "total_s")),
+)
+"""The per-size step figures both tables show: label and path into a size's results ("dbt" and
+"publish" are sums of refresh phases)."""
+
+
+def _step(size: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    phases = _get(size, "refresh", "phases") or {}
+    if path == ("refresh", "phases", "dbt"):
+        return dbt_seconds(phases) if phases else None
+    if path == ("refresh", "phases", "publish"):
+        return phases.get("checkpoint", 0.0) + phases.get("publish", 0.0) if phases else None
+    return _get(size, *path)
+
+
+def size_rows(results: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """The per-size table, label and one cell per size ("–" when not measured), for the Markdown
+    and the plain-text renderings alike."""
+    sizes = results["sizes"]
+    names = list(sizes)
+
+    def cells(value: Any) -> list[str]:
+        return [value(sizes[n]) for n in names]
+
+    def ratio(size: dict[str, Any]) -> str:
+        value = _get(size, "incremental", "changed", "ratio_to_full")
+        return f"{value:.2f}" if value else "–"
+
+    def slowest(size: dict[str, Any]) -> str:
+        panels = _get(size, "serve", "report")
+        return f"{max(p['p95_ms'] for p in panels.values()):,.0f}" if panels else "–"
+
+    def peak(step: str) -> Any:
+        return lambda size: f"{_get(size, step, 'peak_rss_bytes') / GIB:.2f}" if _get(size, step, "peak_rss_bytes") else "–"
+
+    rows = [
+        ("milestones", cells(lambda size: f"{size['export']['milestones']:,}")),
+        ("charges", cells(lambda size: f"{size['export']['charges']:,}")),
+    ]
+    rows += [(label, cells(lambda size, path=path: _s(_step(size, path)))) for label, path in STEPS]
+    rows += [
+        ("1% changed refresh ÷ full refresh", cells(ratio)),
+        ("slowest report panel, warm p95 (ms)", cells(slowest)),
+        ("peak memory, refresh (GiB)", cells(peak("refresh"))),
+        ("peak memory, check + report (GiB)", cells(peak("serve"))),
+        ("peak memory, pandas peer (GiB)", cells(peak("pandas"))),
+        ("pandas figures equal billready's", [{True: "yes", False: "**no**"}.get(results["equal_results"].get(n), "–") for n in names]),
+    ]
+    return rows
+
+
 def markdown(results: dict[str, Any]) -> str:
     sizes = results["sizes"]
     names = list(sizes)
@@ -43,42 +105,8 @@ def markdown(results: dict[str, Any]) -> str:
 
     row(["", *names])
     row(["---", *["---:" for _ in names]])
-    row(["milestones", *[f"{sizes[n]['export']['milestones']:,}" for n in names]])
-    row(["charges", *[f"{sizes[n]['export']['charges']:,}" for n in names]])
-    lines = (
-        ("ingest (s)", ("refresh", "phases", "ingest")),
-        ("dbt: source freshness + build (s)", ("refresh", "phases", "build")),
-        ("checkpoint + publish (s)", ("refresh", "phases", "publish")),
-        ("refresh total (s)", ("refresh", "total_s")),
-        ("`check`, fresh process (s)", ("serve", "check", "cold_s")),
-        ("`check`, warm (s)", ("serve", "check", "warm_p50_s")),
-        ("`check --format json` adds, streaming every finding (s)", ("serve", "check", "json_s")),
-        ("pandas peer, read + compute (s)", ("pandas", "total_s")),
-        ("one DuckDB pass, lower bound (s)", ("onepass", "seconds")),
-        ("refresh, 1% of charges changed, full export (s)", ("incremental", "changed", "refresh", "total_s")),
-        ("refresh, delta export only (s)", ("incremental", "delta", "refresh", "total_s")),
-    )
-    for label, path in lines:
-        cells = []
-        for n in names:
-            phases = _get(sizes[n], "refresh", "phases") or {}
-            if path[-1] == "publish":
-                cells.append(_s(phases.get("checkpoint", 0) + phases.get("publish", 0)) if phases else "–")
-            elif path[-1] == "build":
-                cells.append(_s(dbt_seconds(phases)) if phases else "–")
-            else:
-                cells.append(_s(_get(sizes[n], *path)))
+    for label, cells in size_rows(results):
         row([label, *cells])
-    row(["1% changed refresh ÷ full refresh", *[
-        f"{_get(sizes[n], 'incremental', 'changed', 'ratio_to_full'):.2f}" if _get(sizes[n], "incremental", "changed", "ratio_to_full") else "–"
-        for n in names]])
-    row(["slowest report panel, warm p95 (ms)", *[
-        f"{max(p['p95_ms'] for p in _get(sizes[n], 'serve', 'report').values()):,.0f}" if _get(sizes[n], "serve", "report") else "–"
-        for n in names]])
-    for label, step in (("peak memory, refresh (GiB)", "refresh"), ("peak memory, check + report (GiB)", "serve"),
-                        ("peak memory, pandas peer (GiB)", "pandas")):
-        row([label, *[f"{_get(sizes[n], step, 'peak_rss_bytes') / GIB:.2f}" if _get(sizes[n], step, "peak_rss_bytes") else "–" for n in names]])
-    row(["pandas figures equal billready's", *[{True: "yes", False: "**no**"}.get(results["equal_results"].get(n), "–") for n in names]])
     fixed = results.get("fixed_cost")
     if fixed:
         out.append("")
