@@ -121,9 +121,10 @@ def run_dbt_commands(
     args = [sys.executable, "-m", "billready.dbt_session", str(status_file), json.dumps(every)]
     returncode, text = _run_child(args, _child_env(warehouse, env), quiet=quiet, pass_fds=pass_fds)
     statuses = json.loads(status_file.read_text()) if status_file.exists() else []
-    ran = [["parse"], *commands][: max(len(statuses), 1)]
-    command = ran[-1]
-    report = _read_run_results(target_dir, " ".join(command)) if len(ran) > 1 else BuildReport(command="parse")
+    if len(statuses) > 1:  # the last command that ran, after the parse
+        report = _read_run_results(target_dir, " ".join(commands[len(statuses) - 2]))
+    else:
+        report = BuildReport(command="parse")
     if statuses and statuses[-1]["exception"]:
         text = f"{text}\n{statuses[-1]['exception']}"
     failed = returncode != 0 or not statuses or not all(status["success"] for status in statuses)
