@@ -36,6 +36,8 @@ def main(argv: list[str]) -> int:
 
     def record(args: list[str], success: bool, exception: BaseException | None) -> None:
         statuses.append(_status(args, success, exception))
+        # A parse that fails on the first build leaves no target directory behind.
+        status_file.parent.mkdir(parents=True, exist_ok=True)
         status_file.write_text(json.dumps(statuses, indent=2))
 
     parsed = dbtRunner().invoke(parse_args)
