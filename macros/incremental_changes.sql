@@ -92,3 +92,74 @@
     from {{ source('autotask', '_load_log') }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- An incremental model built on another one (bi_charges on int_charges__resolved) finds the
+    upstream rows written since its own last build by their `_refresh_id`: its state table
+    `<model>__upstream` holds the refresh ids the upstream table held when the model was last built
+    (post-hook incremental_record_upstream). Robust to a build that ran the upstream model alone:
+    its rows carry a refresh id the state does not hold. -#}
+{% macro incremental_upstream_relation() -%}
+    {{ return(api.Relation.create(database=this.database, schema=this.schema, identifier=this.identifier ~ '__upstream')) }}
+{%- endmacro %}
+
+{#- A predicate on upstream row `alias`: written by a build this model has not processed (every
+    row, when the state is missing). -#}
+{% macro incremental_upstream_changed(alias) -%}
+    {%- set state = incremental_upstream_relation() -%}
+    {%- if adapter.get_relation(database=state.database, schema=state.schema, identifier=state.identifier) is none -%}
+    (1 = 1)
+    {%- else -%}
+    ({{ alias }}._refresh_id not in (select _refresh_id from {{ state }}))
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Post-hooks: record the refresh ids the upstream model's table holds now. Two statements. -#}
+{% macro incremental_record_upstream(step, upstream) -%}
+    {%- set state = incremental_upstream_relation() -%}
+    {%- if step == 'drop' -%}
+    drop table if exists {{ state }}
+    {%- else -%}
+    create table {{ state }} as
+    select distinct _refresh_id from {{ upstream }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- A CTE body: the ids of the records of raw table `source_name` changed since the state. -#}
+{% macro incremental_changed_ids(source_name) -%}
+    select id from {{ source('autotask', source_name) }} as raw_{{ source_name }}
+    where {{ incremental_changed('raw_' ~ source_name) }}
+{%- endmacro %}
+
+{#- The two CTEs incremental_changed needs, `incremental_state` and `incremental_new_loads`, each
+    followed by a comma (they open a model's `with`). -#}
+{% macro incremental_state_ctes() -%}
+incremental_state as (
+
+    {{ incremental_state_select() }}
+
+),
+
+incremental_new_loads as (
+
+    {{ incremental_new_loads_select() }}
+
+),
+{%- endmacro %}
+
+{#- The config of the incremental charge models (int_charges__resolved, bi_charges): on DuckDB
+    incremental by charge_id (delete+insert), with the post-hooks that remove deleted charges,
+    run `extra_post_hooks` and record the state; elsewhere a table. -#}
+{% macro incremental_charge_model_config(extra_post_hooks=[]) -%}
+    {%- set incremental = billready_incremental_enabled() -%}
+    {{ return({
+        'materialized': 'incremental' if incremental else 'table',
+        'incremental_strategy': 'delete+insert' if incremental else none,
+        'unique_key': 'charge_id' if incremental else none,
+        'on_schema_change': 'sync_all_columns',
+        'post_hook': (
+            ["{{ delete_removed_charges() }}"]
+            + extra_post_hooks
+            + ["{{ incremental_record_state('drop') }}", "{{ incremental_record_state('create') }}"]
+        ) if incremental else [],
+    }) }}
+{%- endmacro %}

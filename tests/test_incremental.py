@@ -105,6 +105,31 @@ def _changed_export(directory: Path) -> tuple[Path, set[str]]:
         for c in rows
         if c["contractServiceID"] == service["id"]
     }
+
+    # Changes bi_charges sees beyond int_charges__resolved's: a project and a contract renamed, a pipeline milestone moved to another contract (its project's charges
+    # conflict with it or no longer do) and another taken out of the pipeline.
+    charged_projects = {c["projectID"] for c in project_charges}
+    renamed = next(p for p in projects if p["id"] in charged_projects and p["id"] != parent["id"])
+    renamed["projectName"] += " (renamed)"
+    # int_charges__resolved recomputes a changed project's project charges, whatever changed
+    expected |= {f"project-{c['id']}" for c in project_charges if c["projectID"] == renamed["id"]}
+    _write_csv(export / "Projects.csv", projects)
+    contract_rows = _read_csv(export / "Contracts.csv")
+    charged_contract = next(
+        c["contractID"] for c in all_charges["contract"] if c["contractServiceID"] != service["id"]
+    )
+    next(c for c in contract_rows if c["id"] == charged_contract)["contractName"] += " (renamed)"
+    _write_csv(export / "Contracts.csv", contract_rows)
+    # Demo milestones chosen for their charges: 29687025 is the one pipeline milestone of project
+    # 29686232, three of whose charges conflict with it; 29687014 (project 29686224, through its
+    # contract) gets that project explicitly and another contract, so its charges conflict with it.
+    milestones = {m["id"]: m for m in _read_csv(export / "ContractMilestones.csv")}
+    paused, moved_milestone = milestones["29687025"], milestones["29687014"]
+    assert paused["status"] != "4" and moved_milestone["status"] != "4", "both are in the pipeline"
+    paused["status"] = "4"  # Billed: out of the pipeline
+    moved_milestone["projectID"] = "29686224"
+    moved_milestone["contractID"] = next(c for c in contracts if c != moved_milestone["contractID"])
+    _write_csv(export / "ContractMilestones.csv", list(milestones.values()))
     return export, expected - {DELETED_CHARGE}
 
 
@@ -126,12 +151,19 @@ def _rows(snapshot: Snapshot, sql: str) -> list[tuple]:
 
 
 def _marts(snapshot: Snapshot) -> dict[str, list[tuple]]:
-    """Every mart's full contents, in a stable order (all columns)."""
-    tables = [t for (t,) in _rows(snapshot, "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+    """Every mart's full contents, in a stable order (all columns but `_refresh_id`, which says
+    which build computed a row, and the incremental models' state tables)."""
+    columns: dict[str, list[str]] = {}
+    for table, column in _rows(
+        snapshot,
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'marts' order by table_name, ordinal_position",
+    ):
+        columns.setdefault(table, []).append(column)
     return {
-        table: _rows(snapshot, f'select * from marts."{table}" order by all')
-        for table in tables
-        if table not in HISTORY_MARTS
+        table: _rows(snapshot, f'select {", ".join(c for c in names if c != "_refresh_id")} from marts."{table}" order by all')
+        for table, names in columns.items()
+        if table not in HISTORY_MARTS and "__" not in table
     }
 
 
@@ -196,6 +228,28 @@ def test_only_the_touched_charges_are_recomputed(builds: dict) -> None:
     assert len(recomputed) < total / 10
 
 
+def test_bi_charges_recomputes_few_charges_and_every_changed_one(builds: dict) -> None:
+    """bi_charges recomputes the charges whose row changed (those the renames and milestone changes
+    touch included, which int_charges__resolved does not recompute), and not many more."""
+    columns = "* exclude (_refresh_id)"
+    before = {row[0]: row for row in _rows(builds["first"], f"select {columns} from marts.bi_charges")}
+    after = {row[0]: row for row in _rows(builds["second"], f"select {columns} from marts.bi_charges")}
+    changed = {charge for charge, row in after.items() if before.get(charge) != row}
+    recomputed = {
+        charge_id
+        for (charge_id,) in _rows(
+            builds["second"],
+            f"select charge_id from marts.bi_charges where _refresh_id = '{builds['second'].snapshot_id}'",
+        )
+    }
+    assert changed - builds["expected"], "the renames and milestone changes reached bi_charges"
+    conflicts_changed = {c for c in changed - builds["expected"] if before[c][-3:] != after[c][-3:]}
+    assert conflicts_changed, "the milestone changes changed some charge's conflict flags"
+    assert changed <= recomputed
+    assert builds["expected"] <= recomputed
+    assert len(recomputed) < len(after) / 5
+
+
 def test_a_changed_model_recomputes_every_charge(builds: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A change to the model's SQL (its logic checksum) makes the next build recompute every row."""
     project = tmp_path / "project"
@@ -220,3 +274,39 @@ def test_the_incremental_branch_is_portable_sql(builds: dict) -> None:
     compiled = json.loads(manifest.read_text())["nodes"]["model.billready.int_charges__resolved"]["compiled_code"]
     assert "affected_ticket_charges" in compiled, "the manifest holds the incremental branch"
     assert manifest_problems(manifest) == {}
+
+
+
+def test_the_incremental_models_tests_read_the_rows_the_build_wrote(builds: dict) -> None:
+    """Their data tests filter on this refresh's id (macros/get_where_subquery.sql): the whole
+    table after a full build, the recomputed rows after an incremental one."""
+    snapshot = builds["second"]
+    target = snapshot.directory / "target"
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"]
+    compiled = {r["unique_id"]: r["compiled_code"] for r in json.loads((target / "run_results.json").read_text())["results"]}
+    filters = {
+        "bi_charges": f"_refresh_id = '{snapshot.snapshot_id}'",
+        "int_charges__resolved": f"_refresh_id = '{snapshot.snapshot_id}'",
+        "history_milestone_states": f"refresh_id = '{snapshot.snapshot_id}'",
+        "history_milestone_conflicts": f"refresh_id = '{snapshot.snapshot_id}'",
+        "bi_refresh_milestones": f"refresh_id = '{snapshot.snapshot_id}'",
+    }
+    for model, expected_filter in filters.items():
+        tests = [
+            unique_id
+            for unique_id, node in nodes.items()
+            if node["resource_type"] == "test" and node.get("attached_node") == f"model.billready.{model}"
+        ]
+        assert len(tests) >= 2, model
+        for test in tests:
+            assert expected_filter in compiled[test], test
+
+
+def test_bi_refresh_milestones_appends_each_refresh_once(builds: dict) -> None:
+    """Append-only, it holds exactly the history it projects: every refresh's milestones, once."""
+    columns = "refresh_id, milestone_id, stage, amount, is_in_pipeline, has_conflict"
+    mart = _rows(builds["second"], f"select {columns} from marts.bi_refresh_milestones order by all")
+    history = _rows(builds["second"], f"select {columns} from history.history_milestone_states order by all")
+    assert mart == history
+    refreshes = {row[0] for row in mart}
+    assert refreshes == {builds["first"].snapshot_id, builds["second"].snapshot_id}

@@ -10,19 +10,7 @@
     ticket (ticket charges) or contract service changed, and replaces them by charge_id
     (delete+insert); a post-hook removes the charges marked deleted; changes are found by
     macros/incremental_changes.sql. The result equals a full build. Elsewhere (Spark) a table. -#}
-{{
-    config(
-        materialized=('incremental' if target.type == 'duckdb' else 'table'),
-        incremental_strategy=('delete+insert' if target.type == 'duckdb' else none),
-        unique_key=('charge_id' if target.type == 'duckdb' else none),
-        on_schema_change='sync_all_columns',
-        post_hook=([
-            "{{ int_charges__resolved_delete_removed() }}",
-            "{{ incremental_record_state('drop') }}",
-            "{{ incremental_record_state('create') }}",
-        ] if target.type == 'duckdb' else []),
-    )
-}}
+{{ config(**incremental_charge_model_config()) }}
 {#- Dependencies only the incremental branch names (dbt infers dependencies at parse time). -#}
 -- depends_on: {{ source('autotask', '_load_log') }}
 -- depends_on: {{ source('autotask', 'project_charges') }}
@@ -36,43 +24,29 @@ with
 {% if is_incremental() %}
 {#- The charges to recompute: those whose own record changed (landed or marked deleted), and
     those (as last built) whose project, ticket or contract service changed. -#}
-incremental_state as (
-
-    {{ incremental_state_select() }}
-
-),
-
-incremental_new_loads as (
-
-    {{ incremental_new_loads_select() }}
-
-),
+{{ incremental_state_ctes() }}
 
 changed_projects as (
 
-    select id from {{ source('autotask', 'projects') }} as raw_projects
-    where {{ incremental_changed('raw_projects') }}
+    {{ incremental_changed_ids('projects') }}
 
 ),
 
 changed_tickets as (
 
-    select id from {{ source('autotask', 'tickets') }} as raw_tickets
-    where {{ incremental_changed('raw_tickets') }}
+    {{ incremental_changed_ids('tickets') }}
 
 ),
 
 changed_contract_services as (
 
-    select id from {{ source('autotask', 'contract_services') }} as raw_contract_services
-    where {{ incremental_changed('raw_contract_services') }}
+    {{ incremental_changed_ids('contract_services') }}
 
 ),
 
 affected_project_charges as (
 
-    select id from {{ source('autotask', 'project_charges') }} as raw_project_charges
-    where {{ incremental_changed('raw_project_charges') }}
+    {{ incremental_changed_ids('project_charges') }}
     union
     select source_charge_id as id from {{ this }}
     where charge_source = 'project'
@@ -85,8 +59,7 @@ affected_project_charges as (
 
 affected_contract_charges as (
 
-    select id from {{ source('autotask', 'contract_charges') }} as raw_contract_charges
-    where {{ incremental_changed('raw_contract_charges') }}
+    {{ incremental_changed_ids('contract_charges') }}
     union
     select source_charge_id as id from {{ this }}
     where charge_source = 'contract'
@@ -96,8 +69,7 @@ affected_contract_charges as (
 
 affected_ticket_charges as (
 
-    select id from {{ source('autotask', 'ticket_charges') }} as raw_ticket_charges
-    where {{ incremental_changed('raw_ticket_charges') }}
+    {{ incremental_changed_ids('ticket_charges') }}
     union
     select source_charge_id as id from {{ this }}
     where charge_source = 'ticket'

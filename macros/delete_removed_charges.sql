@@ -1,9 +1,9 @@
-{#- Post-hook of int_charges__resolved (DuckDB, incremental): remove the charges whose record was
-    marked deleted since the last build. delete+insert replaces the charges it recomputes, but a
-    deleted charge is not among them (staging leaves it out), so it is removed here. Harmless on a
-    full build (nothing deleted is in a fresh table). Runs before the state is recorded, so it sees
-    the same changes as the model did. -#}
-{% macro int_charges__resolved_delete_removed() -%}
+{#- Post-hook of the incremental charge models (int_charges__resolved, bi_charges; DuckDB): remove
+    the charges whose record was marked deleted since the model's last build. delete+insert
+    replaces the charges a build recomputes, but a deleted charge is not among them (staging leaves
+    it out), so it is removed here. Harmless on a full build (nothing deleted is in a fresh table).
+    Runs before the model's state is recorded, so it sees the same changes as the model did. -#}
+{% macro delete_removed_charges() -%}
     delete from {{ this }}
     where charge_id in (
         with
