@@ -62,8 +62,9 @@ def _value(value: Any) -> Any:
 
 
 def _rows(table: pa.Table, key: str | None = None) -> list[dict[str, Any]]:
-    """A table's rows as normalised dicts, columns by name, in key order (else in full order)."""
-    rows = [{name: _value(v) for name, v in row.items()} for row in table.to_pylist()]
+    """A table's rows as normalised dicts, columns by name, in key order (else in full order).
+    `_refresh_id` (which build computed a row) differs between two builds by design."""
+    rows = [{name: _value(v) for name, v in row.items() if name != "_refresh_id"} for row in table.to_pylist()]
     if key is not None:
         return sorted(rows, key=lambda r: r[key])
     return sorted(rows, key=lambda r: [(v is None, repr(v)) for v in r.values()])
