@@ -2,7 +2,7 @@
 
 * :func:`pandas_peer`: what an analyst would write in a notebook: read the export with pandas
   (only the columns the rules need) and compute the four allocation rules and the KPIs
-  (docs/rules.md; models/intermediate/int_rule_*.sql, models/marts/bi_contract_milestones.sql,
+  (docs/rules.md; models/intermediate/rules/int_rule_*.sql, models/marts/bi_contract_milestones.sql,
   bi_charges.sql). Its figures must equal billready's exactly (:mod:`bench.compare`).
 * :func:`one_pass`: the lower bound for any engine: one DuckDB pass reading every raw table of
   the export once (a row count and a sum per table), nothing joined, nothing written.
