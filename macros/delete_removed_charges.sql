@@ -8,23 +8,17 @@
     where charge_id in (
         with
 
-        incremental_state as (
+        {{ incremental_state_ctes() }}
 
-            {{ incremental_state_select() }}
-
-        ),
-
-        incremental_new_loads as (
-
-            {{ incremental_new_loads_select() }}
-
+        removed as (
+            {% for source_name, prefix in [('project_charges', 'project'), ('contract_charges', 'contract'), ('ticket_charges', 'ticket')] -%}
+            {% if not loop.first %}union all{% endif %}
+            select {{ dbt.concat(["'" ~ prefix ~ "-'", dbt.cast("r.id", dbt.type_string())]) }} as charge_id
+            from {{ source('autotask', source_name) }} as r
+            where {{ incremental_changed('r', deleted_only=true) }}
+            {% endfor %}
         )
 
-        {% for source_name, prefix in [('project_charges', 'project'), ('contract_charges', 'contract'), ('ticket_charges', 'ticket')] -%}
-        {% if not loop.first %}union all{% endif %}
-        select {{ dbt.concat(["'" ~ prefix ~ "-'", dbt.cast("r.id", dbt.type_string())]) }}
-        from {{ source('autotask', source_name) }} as r
-        where {{ incremental_changed('r', deleted_only=true) }}
-        {% endfor %}
+        select charge_id from removed
     )
 {%- endmacro %}

@@ -6,8 +6,8 @@
     refresh's rows (a million per refresh at a million milestones). Elsewhere (Spark) a table. -#}
 {{
     config(
-        materialized=('incremental' if target.type == 'duckdb' else 'table'),
-        incremental_strategy=('append' if target.type == 'duckdb' else none),
+        materialized=('incremental' if billready_incremental_enabled() else 'table'),
+        incremental_strategy=('append' if billready_incremental_enabled() else none),
         on_schema_change='sync_all_columns',
     )
 }}
