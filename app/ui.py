@@ -103,19 +103,60 @@ FORMATS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def formatted(frame: pd.DataFrame, columns: Mapping[str, str], formats: Mapping[str, str | Callable[[Any], Any]] | None = None) -> pd.DataFrame:
-    """The frame's ``columns`` (source -> label), each value formatted (``money``, ``share``,
-    ``count``, ``days``, ``date``, ``list``, ``text`` or a callable); missing columns are skipped."""
+NUMBER_FORMATS: dict[str, tuple[float, int, str]] = {
+    "share": (100.0, 1, "%.1f%%"),
+    "count": (1.0, 0, "%,d"),
+    "days": (1.0, 1, "%,.1f days"),
+}
+"""Numeric kinds a table keeps as numbers, so that a click on the column header sorts by value:
+(scale, decimals, printf format Streamlit renders). Values are rounded to the decimals shown,
+and a share is scaled to percent (0.6596 -> 66.0, shown ``66.0%``): screen readers get a cell's
+value, not its display, so they read 66 rather than 0.6595744680851064. Money is ``dollar``
+(``$28,500``, ``-$5``), with cents only in a column that has any."""
+
+
+def _numbers(values: list[Any], scale: float = 1.0, decimals: int = 2) -> pd.Series:
+    return pd.Series(
+        [None if value is None or pd.isna(value) else round(float(value) * scale, decimals) for value in values],
+        dtype="float64",
+    )
+
+
+def _number_column(rule: str, label: str, values: list[Any]) -> tuple[pd.Series, Any]:
+    """A numeric column and its Streamlit column config (format) for a money/share/count/days kind."""
+    if rule == "money":
+        numbers = _numbers(values)
+        whole = bool((numbers.dropna() % 1 == 0).all())
+        return numbers, st.column_config.NumberColumn(label, format="dollar", step=1 if whole else 0.01)
+    scale, decimals, printf = NUMBER_FORMATS[rule]
+    numbers = _numbers(values, scale, decimals)
+    if rule == "count":  # an unknown count is none (fmt.count)
+        numbers = numbers.fillna(0).astype("int64")
+    return numbers, st.column_config.NumberColumn(label, format=printf)
+
+
+def formatted(
+    frame: pd.DataFrame, columns: Mapping[str, str], formats: Mapping[str, str | Callable[[Any], Any]] | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame's ``columns`` (source -> label) as shown, and their Streamlit column config.
+
+    ``money``, ``share``, ``count`` and ``days`` columns stay numbers with a display format
+    (NUMBER_FORMATS), so they sort by value; ``date``, ``list``, ``text``, ``yesno`` and callables
+    become text. Missing columns are skipped."""
     formats = formats or {}
-    shown: dict[str, list[Any]] = {}
+    shown: dict[str, Any] = {}
+    config: dict[str, Any] = {}
     for source, label in columns.items():
         if source not in frame.columns:
             continue
         rule = formats.get(source)
-        function = FORMATS[rule] if isinstance(rule, str) else rule
         values = frame[source].tolist()
+        if rule == "money" or rule in NUMBER_FORMATS:
+            shown[label], config[label] = _number_column(str(rule), label, values)
+            continue
+        function = FORMATS[rule] if isinstance(rule, str) else rule
         shown[label] = [function(value) for value in values] if function else values
-    return pd.DataFrame(shown)
+    return pd.DataFrame(shown), config
 
 
 def first_column(frame: pd.DataFrame, *names: str) -> str:
@@ -187,7 +228,8 @@ def table(
     if frame.empty and empty:
         (st.success if empty_ok else st.info)(empty)
     else:
-        st.dataframe(formatted(frame, columns, formats), hide_index=True)
+        shown, config = formatted(frame, columns, formats)
+        st.dataframe(shown, column_config=config, hide_index=True)
     footer(panel)
 
 

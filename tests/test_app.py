@@ -4,9 +4,15 @@ drill-through and the way back, hostile input is harmless, and a scoped viewer s
 company's rows anywhere."""
 from __future__ import annotations
 
+import datetime
+import importlib
+import json
 from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -55,6 +61,12 @@ def _metrics(app: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in app.metric}
 
 
+def _column_formats(element: Any) -> dict[str, str | None]:
+    """A table's display format per column label (Streamlit's column config)."""
+    config = json.loads(element.proto.columns or "{}")
+    return {entry.get("label") or name: (entry.get("type_config") or {}).get("format") for name, entry in config.items()}
+
+
 def _texts(app: AppTest) -> Iterator[str]:
     """Every piece of text the page shows: tables, markdown, titles, expanders, alerts, choices."""
     for frame in app.dataframe:
@@ -94,8 +106,10 @@ def test_every_section_renders(monkeypatch: pytest.MonkeyPatch, demo_warehouse: 
         "Charges conflicts": "3",
     }
     assert any("Conflict rate 10.6%" in caption.value for caption in app.caption)
-    status = next(frame.value for frame in app.dataframe if "Billing implication" in frame.value.columns)
-    assert dict(zip(status["Status"], status["Share"])) == {"Incompleted": "66.0%", "Completed": "25.5%", "Approved for Billing": "8.5%"}
+    status = next(frame for frame in app.dataframe if "Billing implication" in frame.value.columns)
+    # Shares are numbers in percent, shown with one decimal and a % sign: 66.0%, 25.5%, 8.5%.
+    assert dict(zip(status.value["Status"], status.value["Share"])) == {"Incompleted": 66.0, "Completed": 25.5, "Approved for Billing": 8.5}
+    assert _column_formats(status)["Share"] == "%.1f%%"
 
     assert [h.value for h in _visit(app, "views/rules.py").header] == [
         "Every rule: what it catches and how to fix it",
@@ -119,6 +133,53 @@ def _shown_sql(app: AppTest) -> list[str]:
         _visit(app, page)
         shown += [block.value for block in app.code if block.language == "sql"]
     return shown
+
+
+def test_numeric_columns_sort_by_value(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
+    """Money, shares and counts reach the table as numbers with a display format, so a click on
+    a column header sorts $28,500 above $7,500 (as text, "$7,500" sorts above "$28,500")."""
+    app = _app(monkeypatch, demo_warehouse)
+    formatted_columns = 0
+    for page in PAGES:
+        _visit(app, page)
+        for element in app.dataframe:
+            for label, display in _column_formats(element).items():
+                if label not in element.value.columns or display is None:
+                    continue
+                formatted_columns += 1
+                assert pd.api.types.is_numeric_dtype(element.value[label]), (page, label, display)
+                if label in ("Amount", "Revenue at risk", "Pipeline amount"):
+                    assert display == "dollar", (page, label)
+    assert formatted_columns >= 20
+    _visit(app, "views/companies.py")
+    companies = next(element for element in app.dataframe if "Company" in element.value.columns)
+    assert companies.value["Revenue at risk"].sum() == 28_500  # the published revenue at risk, by company
+
+
+def test_table_values_keep_their_order_and_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(Path(APP).parent))
+    ui = importlib.import_module("ui")
+    frame = pd.DataFrame({
+        "amount": [Decimal("7500"), Decimal("28500"), None],
+        "priced": [Decimal("1234.50"), Decimal("-5"), Decimal("0")],
+        "share": [0.6595744680851064, 0.255, None],
+        "findings": [1092, None, 3],
+        "days": [3.25, None, 12.0],
+        "due": [datetime.date(2026, 1, 31), None, datetime.date(2025, 12, 1)],
+    })
+    labels = {"amount": "Amount", "priced": "Priced", "share": "Share", "findings": "Findings", "days": "Days", "due": "Due"}
+    formats = {"amount": "money", "priced": "money", "share": "share", "findings": "count", "days": "days", "due": "date"}
+    shown, config = ui.formatted(frame, labels, formats)
+    assert list(shown.columns) == list(labels.values())
+    assert list(shown.sort_values("Amount", ascending=False)["Amount"].head(2)) == [28500.0, 7500.0]
+    assert shown["Amount"].isna().tolist() == [False, False, True]
+    assert (config["Amount"]["type_config"]["format"], config["Amount"]["type_config"].get("step")) == ("dollar", 1)
+    assert (config["Priced"]["type_config"]["format"], config["Priced"]["type_config"].get("step")) == ("dollar", 0.01)
+    assert shown["Share"].tolist()[:2] == [66.0, 25.5] and config["Share"]["type_config"]["format"] == "%.1f%%"
+    assert shown["Findings"].tolist() == [1092, 0, 3] and config["Findings"]["type_config"]["format"] == "%,d"
+    assert shown["Days"].tolist()[2] == 12.0 and shown["Days"].isna().tolist() == [False, True, False]
+    assert config["Days"]["type_config"]["format"] == "%,.1f days"
+    assert [shown["Due"][0], shown["Due"][2]] == ["2026-01-31", "2025-12-01"] and "Due" not in config  # ISO text sorts by date
 
 
 def test_sql_panels_show_the_sql_that_ran(monkeypatch: pytest.MonkeyPatch, demo_warehouse: Path) -> None:
