@@ -53,6 +53,17 @@ def _unit_tests_run(snapshot_dir: Path) -> int:
     return sum(1 for result in results if result["unique_id"].startswith("unit_test."))
 
 
+def _key_test_sql(snapshot_dir: Path) -> str:
+    """The SQL the unique test on stg_autotask__contract_milestones.milestone_id ran."""
+    [path] = (snapshot_dir / "target" / "run").rglob("unique_stg_autotask__contract_milestones_milestone_id.sql")
+    return path.read_text()
+
+
+def _loads(warehouse: Path) -> set[str]:
+    with duckdb.connect(str(settings.database_path(warehouse)), read_only=True) as connection:
+        return {row[0] for row in connection.execute("select load_id from raw_autotask._load_log").fetchall()}
+
+
 def test_refresh_publishes_a_new_snapshot_and_prunes_old_ones(
     published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -61,16 +72,22 @@ def test_refresh_publishes_a_new_snapshot_and_prunes_old_ones(
     unit_tests = _unit_tests_run(first.directory)
     assert unit_tests > 0 and first.project_checksum
     export = _export_with_extra_milestone(tmp_path)
+    loads_before = _loads(published)
     second = refresh(published, land=lambda database: ingest_directory(export, database), quiet=True, keep=2)
     assert second.snapshot_id != first.snapshot_id
     assert _milestone_count(published) == 56
     assert first.database.exists(), "the previous snapshot is kept (keep=2)"
-    # The same project as the published build: its unit tests are not repeated ...
+    # The same project as the published build: its unit tests are not repeated, and the staging
+    # key tests test the keys of the load this refresh landed ...
     assert _unit_tests_run(second.directory) == 0 and second.project_checksum == first.project_checksum
-    # ... a changed project runs them again.
+    assert "raw_autotask\".\"_load_log" not in _key_test_sql(first.directory)
+    [landed] = _loads(published) - loads_before
+    assert f"load_id in ('{landed}')" in _key_test_sql(second.directory)
+    # ... a changed project runs the unit tests again and tests every key.
     monkeypatch.setattr("billready.refresh.project_checksum", lambda: "changed")
     third = refresh(published, quiet=True, keep=2)
     assert _unit_tests_run(third.directory) == unit_tests
+    assert "_load_log" not in _key_test_sql(third.directory)
     assert _milestone_count(published) == 56
     assert not first.directory.exists(), "the oldest snapshot beyond keep=2 is removed"
     assert sorted(p.name for p in (published / "snapshots").iterdir()) == sorted([second.snapshot_id, third.snapshot_id])
@@ -93,6 +110,29 @@ def test_a_failing_error_level_test_publishes_nothing(published: Path, tmp_path:
     monkeypatch.delenv(settings.PROJECT_ENV)
     refresh(published, quiet=True)  # the next refresh succeeds with no clean-up
     assert (published / settings.CURRENT_POINTER).read_text() != before
+
+
+def test_a_landed_duplicate_of_an_old_key_fails_the_refresh(published: Path, tmp_path: Path) -> None:
+    """The staging key tests read only the keys a refresh landed, but every record of those keys:
+    a landing that wrote a second record for a key landed long ago (an upsert that inserted
+    instead of replacing) is caught, and nothing is published."""
+    export = _export_with_extra_milestone(tmp_path)
+
+    def land_with_a_duplicate(database: Path) -> None:
+        ingest_directory(export, database)
+        with duckdb.connect(str(database)) as connection:
+            connection.execute(
+                """insert into raw_autotask.contract_milestones
+                select * replace ((select max(loaded_at) from raw_autotask._load_log) as _loaded_at)
+                from raw_autotask.contract_milestones
+                where id = (select min(id) from raw_autotask.contract_milestones)"""
+            )
+
+    before = (published / settings.CURRENT_POINTER).read_text()
+    with pytest.raises(BuildError, match="unique_stg_autotask__contract_milestones_milestone_id"):
+        refresh(published, land=land_with_a_duplicate, quiet=True)
+    assert (published / settings.CURRENT_POINTER).read_text() == before
+    assert _milestone_count(published) == 55
 
 
 def test_one_dbt_process_stops_at_the_first_failing_command(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -217,15 +217,22 @@ def dbt_env(
     as_of: datetime.date | None,
     refresh_id: str | None = None,
     refreshed_at: datetime.datetime | None = None,
+    *,
+    landed_loads: Collection[str] | None = None,
 ) -> dict[str, str]:
     """The environment a build reads its date and refresh from (macros/as_of_date.sql,
     macros/history.sql). Environment variables, not ``--vars``: a var that changes forces dbt to
     re-parse the whole project, while a changed environment variable re-parses only the files
-    that read it. Empty values mean "not set" (the day the build runs; dbt's invocation)."""
+    that read it. Empty values mean "not set" (the day the build runs; dbt's invocation).
+
+    ``landed_loads``: the load ids this build's refresh landed, when every record landed before
+    them was already tested with this project; the staging key tests then test only the keys of
+    these loads (macros/get_where_subquery.sql). ``None`` tests every record."""
     return {
         "BILLREADY_AS_OF_DATE": as_of.isoformat() if as_of else "",
         "BILLREADY_REFRESH_ID": refresh_id or "",
         "BILLREADY_REFRESHED_AT": refreshed_at.strftime("%Y-%m-%d %H:%M:%S") if refreshed_at else "",
+        "BILLREADY_LANDED_LOADS": "" if landed_loads is None else json.dumps(sorted(landed_loads)),
     }
 
 
