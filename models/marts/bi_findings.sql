@@ -24,7 +24,7 @@
 } -%}
 with
 
-contract_milestones as (
+contract_milestones as {{ not_materialized() }} (
 
     select * from {{ ref('bi_contract_milestones') }}
 
