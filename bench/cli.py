@@ -166,8 +166,11 @@ def main(argv: list[str] | None = None) -> int:
         bench.results.setdefault("errors", []).append(str(exc))
         bench._save()
         return 1
-    print(table(results))
-    print(f"\nresults written to {options.out}")
+    printed = table(results)
+    print(printed)
+    # The printed table beside the JSON (latest.json -> latest.txt), so the two never disagree.
+    options.out.with_suffix(".txt").write_text(printed + "\n")
+    print(f"\nresults written to {options.out} and {options.out.with_suffix('.txt').name}")
     if results["errors"]:
         for error in results["errors"]:
             print(f"error: {error}", file=sys.stderr)
