@@ -48,6 +48,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     refresh_options.add_argument("--wait", action="store_true", help="wait for a running refresh instead of refusing")
     refresh_options.add_argument("--quiet", action="store_true", help="print dbt errors only")
+    refresh_options.add_argument(
+        "--rebuild-all", action="store_true",
+        help="build and test every model (default: after a landing, only what the landed data changes)",
+    )
 
     refresh = commands.add_parser(
         "refresh",
@@ -225,6 +229,7 @@ def _refresh(
         keep=args.keep,
         quiet=args.quiet,
         wait=args.wait,
+        rebuild_all=args.rebuild_all,
     )
     print(f"published snapshot {snapshot.snapshot_id} in {warehouse}")
     return EXIT_OK

@@ -14,6 +14,15 @@ read-only and never the build copy, so a reader never blocks a refresh, never se
 builds, and a failed or killed refresh leaves the published snapshot exactly as it was. Published
 snapshots are never written again; the oldest beyond ``keep`` are removed (a reader still holding
 one keeps reading it: the file lives on until it closes).
+
+Selective builds: the build copy already holds the published snapshot's models, built and tested
+from the same raw data. When this refresh landed data, the project is the one that snapshot was
+built with, and the as-of date is the same, a model none of whose inputs changed would be rebuilt
+to exactly what it holds; so dbt builds only the models downstream of the raw tables whose records
+this landing changed (inserted, changed or marked deleted; ``_load_log`` always), the models that
+read the refresh's id and time (tag ``every_refresh``: the history) and what reads those, with
+every data test of them. Anything else (a first build, a changed project, another as-of date,
+nothing landed, ``rebuild_all``) builds everything. See docs/architecture.md, "Selective builds".
 """
 from __future__ import annotations
 
@@ -25,7 +34,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +43,7 @@ from typing import Any
 import duckdb
 
 from billready import settings
+from billready.autotask import RAW_SCHEMA
 from billready.build import BuildReport, dbt_env, project_checksum, run_dbt_commands
 from billready.errors import RefreshBusyError, WarehouseError
 
@@ -45,6 +55,10 @@ SNAPSHOTS = "snapshots"
 BUILD = "build"
 LOCK = ".refresh.lock"
 PARTIAL_PARSE = "partial_parse.msgpack"
+MANIFEST = "manifest.json"
+RAW_SOURCE = "autotask"  # the dbt source of the landed tables (models/staging/autotask/_autotask__sources.yml)
+LOAD_LOG = "_load_log"
+EVERY_REFRESH_TAG = "every_refresh"  # dbt_project.yml: models built by every refresh (the history)
 
 Lander = Callable[[Path], Any]
 """Lands new data into the build copy's DuckDB file (e.g. ingest of an export directory)."""
@@ -61,6 +75,10 @@ class Snapshot:
     as_of: str | None
     project_checksum: str | None = None
     """The dbt project the snapshot was built and unit-tested with (build.project_checksum)."""
+    as_of_date: str | None = None
+    """The date its rules were evaluated against (``as_of``, or the day it was built)."""
+    warnings: tuple[str, ...] = ()
+    """The warn-level tests that warned on it (dbt unique ids)."""
 
     @property
     def database(self) -> Path:
@@ -92,6 +110,8 @@ def current_snapshot(warehouse: Path) -> Snapshot | None:
         landed_at=datetime.datetime.fromisoformat(landed) if landed else None,
         as_of=data.get("as_of"),
         project_checksum=data.get("project_checksum"),
+        as_of_date=data.get("as_of_date"),
+        warnings=tuple(data.get("warnings") or ()),
     )
 
 
@@ -166,6 +186,127 @@ def _load_ids(database: Path) -> set[str]:
         return {str(row[0]) for row in connection.execute("select distinct load_id from raw_autotask._load_log").fetchall()}
 
 
+@dataclass(frozen=True)
+class BuildPlan:
+    """What a refresh's ``dbt build`` covers: every node, or (``select``) what the landing changed."""
+
+    reason: str
+    select: str | None = None
+    """A dbt selection (space-separated union), or None for every node."""
+    changed_sources: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.select is None:
+            return f"building every model ({self.reason})"
+        return (
+            f"building what the landing changed: the models downstream of {', '.join(self.changed_sources)} "
+            f"and the history ({self.reason})"
+        )
+
+
+def _raw_sources(manifest: Path) -> dict[str, str]:
+    """The landed tables dbt reads, from a build's manifest: table name (identifier) -> source name."""
+    sources = json.loads(manifest.read_text()).get("sources", {})
+    return {
+        str(node.get("identifier") or node["name"]).lower(): node["name"]
+        for node in sources.values()
+        if node.get("source_name") == RAW_SOURCE
+    }
+
+
+def changed_raw_tables(database: Path, load_ids: set[str], tables: Collection[str]) -> set[str]:
+    """Which of the raw ``tables`` hold a record that the loads ``load_ids`` landed or marked deleted.
+
+    As the incremental models judge it (macros/incremental_changes.sql): a record's ``_loaded_at``
+    or ``_deleted_at`` is the time of one of these loads, or later than every other logged load (a
+    landing that logged no time of its own). ``_load_log`` counts as changed when the loads logged
+    anything.
+    """
+    changed: set[str] = set()
+    if not load_ids:
+        return changed
+    wanted = {table.lower() for table in tables}
+    with duckdb.connect(str(database), read_only=True) as connection:
+        new_times = [
+            row[0]
+            for row in connection.execute(
+                f"select distinct loaded_at from {RAW_SCHEMA}.{LOAD_LOG} where list_contains(?, load_id)",
+                [sorted(load_ids)],
+            ).fetchall()
+        ]
+        if new_times and LOAD_LOG in wanted:
+            changed.add(LOAD_LOG)
+        before = connection.execute(
+            f"select max(loaded_at) from {RAW_SCHEMA}.{LOAD_LOG} where not list_contains(?, load_id)",
+            [sorted(load_ids)],
+        ).fetchone()
+        watermark = before[0] if before else None
+        stamped = connection.execute(
+            "select table_name from information_schema.columns where table_schema = ? and column_name = '_loaded_at'",
+            [RAW_SCHEMA],
+        ).fetchall()
+        for (table,) in stamped:
+            if table.lower() not in wanted or table == LOAD_LOG:
+                continue
+            has_deleted = connection.execute(
+                "select count(*) from information_schema.columns "
+                "where table_schema = ? and table_name = ? and column_name = '_deleted_at'",
+                [RAW_SCHEMA, table],
+            ).fetchone()
+            stamps = ["_loaded_at", "_deleted_at"] if has_deleted and has_deleted[0] else ["_loaded_at"]
+            conditions = [f"list_contains(?::timestamp[], {stamp})" for stamp in stamps]
+            parameters: list[Any] = [new_times] * len(stamps)
+            if watermark is not None:
+                conditions += [f"{stamp} > ?" for stamp in stamps]
+                parameters += [watermark] * len(stamps)
+            elif not new_times:
+                conditions = ["true"]  # nothing logged before or now: every record is new
+                parameters = []
+            found = connection.execute(
+                f'select exists (select 1 from {RAW_SCHEMA}."{table}" where {" or ".join(conditions)})',
+                parameters,
+            ).fetchone()
+            if found and found[0]:
+                changed.add(table.lower())
+    return changed
+
+
+def plan_build(
+    published: Snapshot | None,
+    database: Path,
+    *,
+    checksum: str,
+    as_of_date: datetime.date,
+    landed_loads: set[str],
+    rebuild_all: bool = False,
+) -> BuildPlan:
+    """Every node, or only what this landing changed (the module's "Selective builds")."""
+    if rebuild_all:
+        return BuildPlan("asked to rebuild everything")
+    if published is None:
+        return BuildPlan("a first build")
+    if published.project_checksum != checksum:
+        return BuildPlan(f"the dbt project changed since snapshot {published.snapshot_id}")
+    if published.as_of_date != as_of_date.isoformat():
+        was = published.as_of_date or "not recorded"
+        return BuildPlan(f"the as-of date is {as_of_date.isoformat()}, snapshot {published.snapshot_id}'s {was}")
+    if not landed_loads:
+        return BuildPlan("nothing new was landed")
+    manifest = published.directory / "target" / MANIFEST
+    if not manifest.exists():
+        return BuildPlan(f"snapshot {published.snapshot_id} kept no dbt manifest")
+    sources = _raw_sources(manifest)
+    changed = sorted(sources[table] for table in changed_raw_tables(database, landed_loads, sources))
+    if not changed:
+        return BuildPlan("the landing logged nothing")
+    select = " ".join([*(f"source:{RAW_SOURCE}.{name}+" for name in changed), f"tag:{EVERY_REFRESH_TAG}+"])
+    return BuildPlan(
+        f"everything else is snapshot {published.snapshot_id}'s, built and tested from the same data",
+        select=select,
+        changed_sources=tuple(changed),
+    )
+
+
 def _checkpoint(database: Path) -> None:
     """Fold any write-ahead log into the file, so the snapshot is one self-contained file."""
     with duckdb.connect(str(database)) as connection:
@@ -189,6 +330,14 @@ def _publish(warehouse: Path, build_dir: Path, snapshot_id: str, meta: dict[str,
     snapshot = current_snapshot(warehouse)
     assert snapshot is not None
     return snapshot
+
+
+def _warnings(report: BuildReport, carried_from: Snapshot | None) -> list[str]:
+    """The tests that warned: in this build, and (a selective build) those of ``carried_from`` this
+    build did not run again, whose data it keeps."""
+    ran = {outcome.unique_id for outcome in report.outcomes}
+    kept = [unique_id for unique_id in (carried_from.warnings if carried_from else ()) if unique_id not in ran]
+    return [outcome.unique_id for outcome in report.warnings] + kept
 
 
 def prune(warehouse: Path, keep: int) -> list[str]:
@@ -215,8 +364,13 @@ def refresh(
     keep: int | None = None,
     quiet: bool = False,
     wait: bool = False,
+    rebuild_all: bool = False,
 ) -> Snapshot:
     """Land (optionally), build, test and publish a new snapshot of ``warehouse``.
+
+    ``as_of`` (default: the day the refresh starts, local time) is the date rules are evaluated
+    against. The build covers what the landing changed when it can (the module's "Selective
+    builds"); ``rebuild_all`` builds and tests every model.
 
     Raises (and publishes nothing) when landing fails, a source is past its error freshness, or
     any model, data test or unit test fails. The published snapshot is untouched either way.
@@ -247,8 +401,22 @@ def refresh(
         # refresh landed need testing again (macros/get_where_subquery.sql).
         checksum = project_checksum()
         unchanged = published is not None and published.project_checksum == checksum
-        env = dbt_env(as_of, snapshot_id, now, landed_loads=landed_loads if unchanged else None)
+        # One date for the whole build, passed to dbt, rather than each query's current_date: a
+        # build running over midnight evaluates every rule against the day it started.
+        as_of_date = as_of or datetime.date.today()
+        env = dbt_env(as_of_date, snapshot_id, now, landed_loads=landed_loads if unchanged else None)
+        plan = plan_build(
+            published,
+            build_dir / settings.DATABASE_FILE,
+            checksum=checksum,
+            as_of_date=as_of_date,
+            landed_loads=landed_loads,
+            rebuild_all=rebuild_all,
+        )
+        logger.info("%s", plan.describe())
         command = ["build"]
+        if plan.select is not None:
+            command += ["--select", plan.select]
         if unchanged:
             assert published is not None
             logger.info("unit tests skipped: the project is unchanged since snapshot %s, which passed them", published.snapshot_id)
@@ -267,8 +435,10 @@ def refresh(
                 "published_at": _now().isoformat(),
                 "landed_at": landed_at.isoformat() if landed_at else None,
                 "as_of": as_of.isoformat() if as_of else None,
+                "as_of_date": as_of_date.isoformat(),
                 "project_checksum": checksum,
-                "warnings": [outcome.unique_id for outcome in report.warnings],
+                "build": "all" if plan.select is None else {"select": plan.select, "changed_sources": list(plan.changed_sources)},
+                "warnings": _warnings(report, published if plan.select is not None else None),
             },
         )
         removed = prune(warehouse, keep)
