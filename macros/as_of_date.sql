@@ -3,7 +3,7 @@
     variable, unlike a var, keeps dbt's partial parsing), else the day the build runs. A fixed
     date makes results reproducible. Portable: a cast of a string literal, or current_date. -#}
 {% macro as_of_date() -%}
-    {%- set as_of = var('as_of_date', none) or env_var('BILLREADY_AS_OF_DATE', '') -%}
+    {%- set as_of = var('as_of_date', none) or runtime_env_var('BILLREADY_AS_OF_DATE') -%}
     {%- if as_of -%}
         {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}-[0-9]{2}$', as_of | string) -%}
             {{ exceptions.raise_compiler_error("var as_of_date must be YYYY-MM-DD, got '" ~ as_of ~ "'") }}

@@ -26,11 +26,11 @@
 {% macro default__get_where_subquery(relation) -%}
     {%- set where = config.get('where') or '' -%}
     {%- if '__this_refresh_id__' in where -%}
-        {%- set refresh_id = var('refresh_id', none) or env_var('BILLREADY_REFRESH_ID', '') -%}
+        {%- set refresh_id = var('refresh_id', none) or runtime_env_var('BILLREADY_REFRESH_ID') -%}
         {%- set where = where | replace('__this_refresh_id__', "'" ~ refresh_id ~ "'") if refresh_id else '' -%}
     {%- endif -%}
     {%- if '__landed_records__' in where -%}
-        {%- set landed = env_var('BILLREADY_LANDED_LOADS', '') -%}
+        {%- set landed = runtime_env_var('BILLREADY_LANDED_LOADS') -%}
         {%- set where = where | replace('__landed_records__', landed_records(relation, fromjson(landed))) if landed else '' -%}
     {%- endif -%}
     {%- if where -%}

@@ -10,6 +10,7 @@ from billready import settings
 from billready.ingest import ingest_directory
 from billready.refresh import refresh
 from billready.report import Report
+from billready.refresh import Snapshot
 from billready.semantic import Warehouse
 
 REFERENCE_DIR = settings.project_dir().parent / "shared" / "reference"
@@ -64,3 +65,35 @@ def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = root / "warehouse"
     assert main(["--warehouse", str(warehouse), "ingest", "--quiet", "--as-of", "2026-11-20", str(export)]) == 0
     return warehouse
+
+
+# Marts read from the history models, which accumulate one snapshot per refresh: they differ by
+# design between a warehouse refreshed twice and one built once.
+HISTORY_MARTS = {"bi_conflict_resolutions", "bi_milestone_cycle_times", "bi_refresh_milestones"}
+
+
+def snapshot_rows(snapshot: Snapshot, sql: str) -> list[tuple]:
+    """The rows ``sql`` returns on a published snapshot, read-only."""
+    import duckdb
+
+    with duckdb.connect(str(snapshot.database), read_only=True) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def mart_contents(snapshot: Snapshot) -> dict[str, list[tuple]]:
+    """Every mart's full contents, in a stable order (all columns but `_refresh_id`, which says
+    which build computed a row; not the history marts or the incremental models' state tables)."""
+    columns: dict[str, list[str]] = {}
+    for table, column in snapshot_rows(
+        snapshot,
+        "select table_name, column_name from information_schema.columns "
+        "where table_schema = 'marts' order by table_name, ordinal_position",
+    ):
+        columns.setdefault(table, []).append(column)
+    return {
+        table: snapshot_rows(
+            snapshot, f'select {", ".join(c for c in names if c != "_refresh_id")} from marts."{table}" order by all'
+        )
+        for table, names in columns.items()
+        if table not in HISTORY_MARTS and "__" not in table
+    }

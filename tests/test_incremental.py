@@ -15,7 +15,6 @@ import json
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from billready import settings
@@ -23,15 +22,14 @@ from billready.autotask import ENTITIES
 from billready.ingest import DocumentSource, discover_exports, ingest_directory, land_sources
 from billready.portability import manifest_problems
 from billready.refresh import Snapshot, current_snapshot, refresh
+from tests.conftest import mart_contents as _marts
+from tests.conftest import snapshot_rows as _rows
 
 AS_OF = settings.DEMO_AS_OF
 FIRST_LANDING = datetime.datetime(2026, 8, 21, 12, 0, tzinfo=datetime.timezone.utc)
 # The second landing's clock is set back: a watermark alone would miss its changes.
 SECOND_LANDING = FIRST_LANDING - datetime.timedelta(days=30)
 DELETED_CHARGE = "ticket-29695004"
-# Marts read from the history models, which accumulate one snapshot per refresh: they differ by
-# design between a warehouse refreshed twice and one built once.
-HISTORY_MARTS = {"bi_conflict_resolutions", "bi_milestone_cycle_times", "bi_refresh_milestones"}
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -143,28 +141,6 @@ def _land_v2(export: Path, stamp: datetime.datetime):
         land_sources([*discover_exports(export), reconcile], database, origin="test", now=stamp, skip_unchanged=True)
 
     return land
-
-
-def _rows(snapshot: Snapshot, sql: str) -> list[tuple]:
-    with duckdb.connect(str(snapshot.database), read_only=True) as connection:
-        return connection.execute(sql).fetchall()
-
-
-def _marts(snapshot: Snapshot) -> dict[str, list[tuple]]:
-    """Every mart's full contents, in a stable order (all columns but `_refresh_id`, which says
-    which build computed a row, and the incremental models' state tables)."""
-    columns: dict[str, list[str]] = {}
-    for table, column in _rows(
-        snapshot,
-        "select table_name, column_name from information_schema.columns "
-        "where table_schema = 'marts' order by table_name, ordinal_position",
-    ):
-        columns.setdefault(table, []).append(column)
-    return {
-        table: _rows(snapshot, f'select {", ".join(c for c in names if c != "_refresh_id")} from marts."{table}" order by all')
-        for table, names in columns.items()
-        if table not in HISTORY_MARTS and "__" not in table
-    }
 
 
 def _recomputed(snapshot: Snapshot) -> set[str]:

@@ -19,10 +19,15 @@ Selective builds: the build copy already holds the published snapshot's models, 
 from the same raw data. When this refresh landed data, the project is the one that snapshot was
 built with, and the as-of date is the same, a model none of whose inputs changed would be rebuilt
 to exactly what it holds; so dbt builds only the models downstream of the raw tables whose records
-this landing changed (inserted, changed or marked deleted; ``_load_log`` always), the models that
-read the refresh's id and time (tag ``every_refresh``: the history) and what reads those, with
-every data test of them. Anything else (a first build, a changed project, another as-of date,
-nothing landed, ``rebuild_all``) builds everything. See docs/architecture.md, "Selective builds".
+this landing changed (inserted, changed or marked deleted), the models that read the refresh's id
+and time (tag ``every_refresh``: the history) and what reads those, with every data test of them.
+Every landing logs itself in ``_load_log``, whose readers say in their ``meta`` what they read it
+for (``billready_load_log``): its staging view is always rebuilt and tested; a model that reads
+it for its incremental state only is not rebuilt on its account; one that reads which entities
+were ever landed is rebuilt (with what reads it) when the landing logged an entity for the first
+time; any other reader, always. Anything else (a first build, a changed project, another as-of
+date, nothing landed, ``rebuild_all``) builds everything. See docs/architecture.md, "Selective
+builds".
 """
 from __future__ import annotations
 
@@ -59,6 +64,8 @@ MANIFEST = "manifest.json"
 RAW_SOURCE = "autotask"  # the dbt source of the landed tables (models/staging/autotask/_autotask__sources.yml)
 LOAD_LOG = "_load_log"
 EVERY_REFRESH_TAG = "every_refresh"  # dbt_project.yml: models built by every refresh (the history)
+LOAD_LOG_META = "billready_load_log"
+"""A model's ``meta`` key saying what it reads ``_load_log`` for (the module's "Selective builds")."""
 
 Lander = Callable[[Path], Any]
 """Lands new data into the build copy's DuckDB file (e.g. ingest of an export directory)."""
@@ -194,24 +201,93 @@ class BuildPlan:
     select: str | None = None
     """A dbt selection (space-separated union), or None for every node."""
     changed_sources: tuple[str, ...] = ()
+    """The raw tables the landing changed (``_load_log`` among them when it logged anything)."""
+    first_landed: tuple[str, ...] = ()
+    """The entities the landing logged for the first time."""
 
     def describe(self) -> str:
         if self.select is None:
             return f"building every model ({self.reason})"
+        tables = [name for name in self.changed_sources if name != LOAD_LOG]
+        changed = f"the models downstream of {', '.join(tables)}, " if tables else ""
+        first = f" (first landing of {', '.join(self.first_landed)})" if self.first_landed else ""
         return (
-            f"building what the landing changed: the models downstream of {', '.join(self.changed_sources)} "
+            f"building what the landing changed: {changed}the load log's readers{first} "
             f"and the history ({self.reason})"
         )
 
 
-def _raw_sources(manifest: Path) -> dict[str, str]:
+def _raw_sources(manifest: dict[str, Any]) -> dict[str, str]:
     """The landed tables dbt reads, from a build's manifest: table name (identifier) -> source name."""
-    sources = json.loads(manifest.read_text()).get("sources", {})
     return {
         str(node.get("identifier") or node["name"]).lower(): node["name"]
-        for node in sources.values()
+        for node in manifest.get("sources", {}).values()
         if node.get("source_name") == RAW_SOURCE
     }
+
+
+def _model_meta(node: dict[str, Any]) -> dict[str, Any]:
+    return {**(node.get("meta") or {}), **((node.get("config") or {}).get("meta") or {})}
+
+
+def load_log_selection(manifest: dict[str, Any], *, new_entities: bool) -> list[str]:
+    """The dbt selection a landing's ``_load_log`` rows call for, from the models that read the log
+    (directly, or through a model marked ``staging``) and what each says it reads it for
+    (``meta.billready_load_log``):
+
+    * ``staging``: the log's view, selected alone (its data tests with it); its readers are judged
+      in turn;
+    * ``state``: read for an incremental model's state only: not selected for the log;
+    * ``landed_entities``: which entities were ever landed: selected with what reads it when the
+      landing logged an entity for the first time (``new_entities``);
+    * anything else (no mark): selected with everything downstream.
+    """
+    models = {
+        unique_id: node
+        for unique_id, node in manifest.get("nodes", {}).items()
+        if node.get("resource_type") == "model"
+    }
+    log_source = next(
+        (
+            unique_id
+            for unique_id, node in manifest.get("sources", {}).items()
+            if node.get("source_name") == RAW_SOURCE and node.get("name") == LOAD_LOG
+        ),
+        None,
+    )
+    if log_source is None:
+        return []
+    selection: list[str] = []
+    parents, seen = [log_source], {log_source}
+    while parents:
+        parent = parents.pop()
+        for unique_id, node in sorted(models.items()):
+            if unique_id in seen or parent not in (node.get("depends_on") or {}).get("nodes", []):
+                continue
+            seen.add(unique_id)
+            use = _model_meta(node).get(LOAD_LOG_META)
+            if use == "staging":
+                selection.append(node["name"])
+                parents.append(unique_id)
+            elif use == "state" or (use == "landed_entities" and not new_entities):
+                continue
+            else:
+                selection.append(f"{node['name']}+")
+    return selection
+
+
+def new_entities_landed(database: Path, load_ids: set[str]) -> list[str]:
+    """The entities the loads ``load_ids`` logged that no other load had logged: landed for the
+    first time."""
+    if not load_ids:
+        return []
+    with duckdb.connect(str(database), read_only=True) as connection:
+        rows = connection.execute(
+            f"select distinct entity from {RAW_SCHEMA}.{LOAD_LOG} where list_contains(?, load_id) "
+            f"except select entity from {RAW_SCHEMA}.{LOAD_LOG} where not list_contains(?, load_id)",
+            [sorted(load_ids), sorted(load_ids)],
+        ).fetchall()
+    return sorted(str(row[0]) for row in rows)
 
 
 def changed_raw_tables(database: Path, load_ids: set[str], tables: Collection[str]) -> set[str]:
@@ -292,18 +368,25 @@ def plan_build(
         return BuildPlan(f"the as-of date is {as_of_date.isoformat()}, snapshot {published.snapshot_id}'s {was}")
     if not landed_loads:
         return BuildPlan("nothing new was landed")
-    manifest = published.directory / "target" / MANIFEST
-    if not manifest.exists():
+    manifest_path = published.directory / "target" / MANIFEST
+    if not manifest_path.exists():
         return BuildPlan(f"snapshot {published.snapshot_id} kept no dbt manifest")
+    manifest = json.loads(manifest_path.read_text())
     sources = _raw_sources(manifest)
     changed = sorted(sources[table] for table in changed_raw_tables(database, landed_loads, sources))
     if not changed:
         return BuildPlan("the landing logged nothing")
-    select = " ".join([*(f"source:{RAW_SOURCE}.{name}+" for name in changed), f"tag:{EVERY_REFRESH_TAG}+"])
+    selection = [f"source:{RAW_SOURCE}.{name}+" for name in changed if name != LOAD_LOG]
+    first_landed: list[str] = []
+    if LOAD_LOG in changed:
+        first_landed = new_entities_landed(database, landed_loads)
+        selection += load_log_selection(manifest, new_entities=bool(first_landed))
+    selection.append(f"tag:{EVERY_REFRESH_TAG}+")
     return BuildPlan(
         f"everything else is snapshot {published.snapshot_id}'s, built and tested from the same data",
-        select=select,
+        select=" ".join(selection),
         changed_sources=tuple(changed),
+        first_landed=tuple(first_landed),
     )
 
 
@@ -437,7 +520,11 @@ def refresh(
                 "as_of": as_of.isoformat() if as_of else None,
                 "as_of_date": as_of_date.isoformat(),
                 "project_checksum": checksum,
-                "build": "all" if plan.select is None else {"select": plan.select, "changed_sources": list(plan.changed_sources)},
+                "build": "all" if plan.select is None else {
+                    "select": plan.select,
+                    "changed_sources": list(plan.changed_sources),
+                    "first_landed": list(plan.first_landed),
+                },
                 "warnings": _warnings(report, published if plan.select is not None else None),
             },
         )

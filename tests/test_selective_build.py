@@ -1,0 +1,193 @@
+"""Selective builds: after a landing, a refresh builds only what the landed data changes, and its
+marts equal a build of everything from the same data (billready.refresh, docs/architecture.md,
+"Selective builds").
+
+One warehouse lands the demo export without its optional inputs, then the same export again
+(nothing changed), then a company renamed together with an optional input landed for the first
+time. Each selective snapshot is compared with a build of everything over a copy of it.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from billready import settings
+from billready.ingest import ingest_directory
+from billready.refresh import (
+    EVERY_REFRESH_TAG,
+    LOAD_LOG,
+    Snapshot,
+    current_snapshot,
+    load_log_selection,
+    plan_build,
+    refresh,
+)
+from tests.conftest import mart_contents, snapshot_rows, write_csv
+
+AS_OF = settings.DEMO_AS_OF
+OPTIONAL = ("MilestoneAllocations", "MilestoneSplits", "AgreementMilestones", "MilestoneAcceptances")
+FIRST_TIME_INPUT = "MilestoneSplits"
+RENAMED_COMPANY_SUFFIX = " (renamed)"
+
+
+def _export_without_optional(root: Path) -> Path:
+    export = root / "psa-only"
+    shutil.copytree(settings.demo_export_dir(), export)
+    for name in OPTIONAL:
+        (export / f"{name}.csv").unlink()
+    return export
+
+
+def _export_with_renamed_company_and_splits(root: Path, base: Path) -> Path:
+    """``base`` with one company renamed, plus the demo's MilestoneSplits (never landed before)."""
+    import csv
+
+    export = root / "renamed-with-splits"
+    shutil.copytree(base, export)
+    def read(name: str) -> list[dict[str, str]]:
+        with (export / f"{name}.csv").open(newline="") as handle:
+            return list(csv.DictReader(handle))
+
+    companies = read("Companies")
+    contract_companies = {row["id"]: row["companyID"] for row in read("Contracts")}
+    billed_company = contract_companies[read("ContractMilestones")[0]["contractID"]]
+    next(row for row in companies if row["id"] == billed_company)["companyName"] += RENAMED_COMPANY_SUFFIX
+    write_csv(export / "Companies.csv", companies)
+    shutil.copy(settings.demo_export_dir() / f"{FIRST_TIME_INPUT}.csv", export)
+    return export
+
+
+def _build_of(snapshot: Snapshot) -> object:
+    return json.loads((snapshot.directory.parent.parent / "current.json").read_text())["build"]
+
+
+def _rebuilt_in_full(warehouse: Path, root: Path, name: str) -> Snapshot:
+    """A build of everything over a copy of ``warehouse``'s published data."""
+    copy_dir = root / name
+    shutil.copytree(warehouse, copy_dir)
+    return refresh(copy_dir, as_of=AS_OF, quiet=True, rebuild_all=True)
+
+
+def _models_built(snapshot: Snapshot) -> set[str]:
+    results = json.loads((snapshot.directory / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1] for r in results if r["unique_id"].startswith("model.")}
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("selective")
+    psa_only = _export_without_optional(root)
+    changed = _export_with_renamed_company_and_splits(root, psa_only)
+    warehouse = root / "warehouse"
+    first = refresh(warehouse, land=lambda db: ingest_directory(psa_only, db), as_of=AS_OF, quiet=True)
+    first_build = _build_of(first)
+    same = refresh(warehouse, land=lambda db: ingest_directory(psa_only, db), as_of=AS_OF, quiet=True)
+    same_build = _build_of(same)
+    same_full = _rebuilt_in_full(warehouse, root, "same-full")
+    second = refresh(warehouse, land=lambda db: ingest_directory(changed, db), as_of=AS_OF, quiet=True)
+    second_build = _build_of(second)
+    second_full = _rebuilt_in_full(warehouse, root, "second-full")
+    return {
+        "warehouse": warehouse,
+        "first": first, "first_build": first_build,
+        "same": same, "same_build": same_build, "same_full": same_full,
+        "second": second, "second_build": second_build, "second_full": second_full,
+    }
+
+
+def test_a_first_build_builds_everything(builds: dict) -> None:
+    assert builds["first_build"] == "all"
+
+
+def test_a_landing_that_changed_nothing_builds_the_log_view_and_the_history(builds: dict) -> None:
+    assert builds["same_build"] == {
+        "select": f"stg_autotask__load_log tag:{EVERY_REFRESH_TAG}+",
+        "changed_sources": [LOAD_LOG],
+        "first_landed": [],
+    }
+    built = _models_built(builds["same"])
+    assert "stg_autotask__load_log" in built and "history_milestone_states" in built
+    assert not built & {"bi_charges", "int_charges__resolved", "bi_contract_milestones", "int_rules__evaluation"}
+    assert mart_contents(builds["same"]) == mart_contents(builds["first"])
+    assert mart_contents(builds["same"]) == mart_contents(builds["same_full"])
+
+
+def test_a_changed_table_and_a_first_landed_input_build_what_reads_them(builds: dict) -> None:
+    build = builds["second_build"]
+    assert set(build["changed_sources"]) == {"companies", "milestone_splits", LOAD_LOG}
+    assert build["first_landed"] == [FIRST_TIME_INPUT]
+    terms = build["select"].split()
+    assert {"source:autotask.companies+", "source:autotask.milestone_splits+", "int_rules__evaluation+"} <= set(terms)
+    built = _models_built(builds["second"])
+    assert {"stg_autotask__companies", "int_rules__evaluation", "bi_rule_status", "bi_contract_milestones"} <= built
+    assert "int_charges__resolved" not in built, "no input of the charge resolution changed"
+
+
+def test_selective_marts_equal_a_build_of_everything(builds: dict) -> None:
+    selective, full = mart_contents(builds["second"]), mart_contents(builds["second_full"])
+    assert set(selective) == set(full)
+    for table, rows in full.items():
+        assert selective[table] == rows, f"marts.{table} differs from a build of everything"
+
+
+def test_the_changes_reached_the_marts(builds: dict) -> None:
+    status = "select rule_code, is_evaluated from marts.bi_rule_status where rule_code = 'split_not_100'"
+    assert snapshot_rows(builds["first"], status) == [("split_not_100", False)]
+    assert snapshot_rows(builds["second"], status) == [("split_not_100", True)]
+    renamed = f"select count(*) from marts.bi_contract_milestones where company_name like '%{RENAMED_COMPANY_SUFFIX}'"
+    assert snapshot_rows(builds["first"], renamed) == [(0,)]
+    assert snapshot_rows(builds["second"], renamed)[0][0] > 0
+
+
+def test_every_other_refresh_builds_everything(builds: dict) -> None:
+    """The plan's reasons to build everything, on the published snapshot and its data."""
+    published = current_snapshot(builds["warehouse"])
+    assert published is not None and published.project_checksum and published.as_of_date
+    database = published.database
+    as_of = datetime.date.fromisoformat(published.as_of_date)
+    loads = {row[0] for row in snapshot_rows(published, "select load_id from raw_autotask._load_log")}
+    base = {"checksum": published.project_checksum, "as_of_date": as_of, "landed_loads": loads}
+    assert plan_build(published, database, **base).select is not None
+
+    def reason(snapshot: Snapshot | None, **overrides: object) -> str:
+        plan = plan_build(snapshot, database, **{**base, **overrides})  # type: ignore[arg-type]
+        assert plan.select is None
+        return plan.reason
+
+    assert "first build" in reason(None)
+    assert "project changed" in reason(published, checksum="another")
+    assert "as-of date" in reason(published, as_of_date=as_of + datetime.timedelta(days=1))
+    assert "nothing new" in reason(published, landed_loads=set())
+    assert "rebuild" in reason(published, rebuild_all=True)
+    assert "as-of date" in reason(dataclasses.replace(published, as_of_date=None))
+
+
+def test_an_unknown_reader_of_the_load_log_is_built_with_what_reads_it(builds: dict) -> None:
+    manifest = json.loads((builds["second"].directory / "target" / "manifest.json").read_text())
+    assert load_log_selection(manifest, new_entities=False) == ["stg_autotask__load_log"]
+    assert load_log_selection(manifest, new_entities=True) == ["stg_autotask__load_log", "int_rules__evaluation+"]
+    changed = copy.deepcopy(manifest)
+    log_source = next(uid for uid, node in changed["sources"].items() if node["name"] == LOAD_LOG)
+    reader = copy.deepcopy(changed["nodes"]["model.billready.stg_autotask__companies"])
+    reader.update(name="int_new_reader", config={**reader["config"], "meta": {}}, meta={},
+                  depends_on={"nodes": [log_source], "macros": []})
+    changed["nodes"]["model.billready.int_new_reader"] = reader
+    assert "int_new_reader+" in load_log_selection(changed, new_entities=False)
+    charges = changed["nodes"]["model.billready.bi_charges"]
+    charges["config"]["meta"] = {}
+    charges["meta"] = {}
+    assert "bi_charges+" in load_log_selection(changed, new_entities=False), "a reader without a mark"
+
+
+def test_an_unchanged_project_is_not_parsed_again(builds: dict) -> None:
+    """The refresh id, time, as-of date and landed loads are read at run time
+    (macros/runtime_env_var.sql): a refresh of an unchanged project re-parses no file."""
+    log = (builds["second"].directory / "logs" / "dbt.log").read_text()
+    assert "Partial parsing enabled, no changes found, skipping parsing" in log
+    assert "files changed" not in log or "0 files changed" in log
