@@ -134,11 +134,18 @@ def evaluate(results: dict[str, Any]) -> list[Target]:
             ratio = large / medium
             phases = {name: results["sizes"][name]["refresh"]["phases"] for name in ("M", "L")}
             fixed_build = fixed["phases"]["build"]
-            parts = (
-                f"ingest {phases['L']['ingest'] / phases['M']['ingest']:.1f}x, build less fixed "
-                f"{max(phases['L']['build'] - fixed_build, 0) / max(phases['M']['build'] - fixed_build, 1e-9):.1f}x "
-                f"({phases['M']['build'] - fixed_build:.1f} s at M)"
-            )
+            medium_build = phases["M"]["build"] - fixed_build
+            if medium_build > 0:
+                build_part = (
+                    f"build less fixed {max(phases['L']['build'] - fixed_build, 0) / medium_build:.1f}x "
+                    f"({medium_build:.1f} s at M)"
+                )
+            else:  # M's build is within the fixed cost's run-to-run spread: M counts its ingest alone
+                build_part = (
+                    f"M's build ({phases['M']['build']:.1f} s) is within dbt's fixed cost ({fixed_build:.1f} s), "
+                    "so M counts its ingest alone"
+                )
+            parts = f"ingest {phases['L']['ingest'] / phases['M']['ingest']:.1f}x, {build_part}"
             totals = results["sizes"]["L"]["refresh"]["total_s"] / results["sizes"]["M"]["refresh"]["total_s"]
             targets.append(Target(
                 "linear_growth", statement, "L", round(ratio, 2), 12.0, ratio <= 12.0,

@@ -159,6 +159,11 @@ def test_targets_are_ratios_with_pass_and_miss() -> None:
     assert evaluated["report_p95"].ratio == 1.5 and "kpi_overview 150 ms" in evaluated["report_p95"].detail
     assert evaluated["peak_memory"].ratio == 1.25 and not evaluated["peak_memory"].passed
     assert evaluated["linear_growth"].ratio == 17.5 and not evaluated["linear_growth"].passed
+    assert "build less fixed 25.0x (2.0 s at M)" in evaluated["linear_growth"].detail
+    # M's build within the fixed cost's spread: M counts its ingest alone, said so, not divided by 0
+    results["sizes"] = {"M": _size(2, 9, 40, 1, 50, 1), "L": _size(20, 60, 100, 10, 150, 5)}
+    growth = next(target for target in targets.evaluate(results) if target.name == "linear_growth")
+    assert growth.ratio == 35.0 and "M counts its ingest alone" in growth.detail
     results["sizes"] = {"M": _size(2, 12, 40, 1, 50, 1)}
     evaluated = {target.name: target for target in targets.evaluate(results)}
     assert evaluated["build_vs_one_pass"].passed and "evaluated at M" in evaluated["build_vs_one_pass"].detail

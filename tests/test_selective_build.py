@@ -4,7 +4,9 @@ marts equal a build of everything from the same data (billready.refresh, docs/ar
 
 One warehouse lands the demo export without its optional inputs, then the same export again
 (nothing changed), then a company renamed together with an optional input landed for the first
-time. Each selective snapshot is compared with a build of everything over a copy of it.
+time, then that export again with the as-of date a week later, then one project charge moved so
+that a pipeline milestone's charge conflicts change (bi_contract_milestones is patched). Each
+selective snapshot is compared with a build of everything over a copy of it.
 """
 from __future__ import annotations
 
@@ -31,9 +33,14 @@ from billready.refresh import (
 from tests.conftest import mart_contents, snapshot_rows, write_csv
 
 AS_OF = settings.DEMO_AS_OF
+LATER = AS_OF + datetime.timedelta(days=7)
+KEEP = 10  # every snapshot of the sequence stays readable
 OPTIONAL = ("MilestoneAllocations", "MilestoneSplits", "AgreementMilestones", "MilestoneAcceptances")
 FIRST_TIME_INPUT = "MilestoneSplits"
 RENAMED_COMPANY_SUFFIX = " (renamed)"
+# Demo milestone 29687025 (complete) has three project charges resolving to another contract.
+CONFLICTED_MILESTONE = 29687025
+MOVED_CHARGE = "29688411"
 
 
 def _export_without_optional(root: Path) -> Path:
@@ -63,15 +70,34 @@ def _export_with_renamed_company_and_splits(root: Path, base: Path) -> Path:
     return export
 
 
+def _export_with_moved_charge(root: Path, base: Path) -> Path:
+    """``base`` with one of CONFLICTED_MILESTONE's conflicting project charges on another project."""
+    import csv
+
+    export = root / "moved-charge"
+    shutil.copytree(base, export)
+    with (export / "ProjectCharges.csv").open(newline="") as handle:
+        charges = list(csv.DictReader(handle))
+    moved = next(row for row in charges if row["id"] == MOVED_CHARGE)
+    moved["projectID"] = next(row["projectID"] for row in charges if row["projectID"] != moved["projectID"])
+    write_csv(export / "ProjectCharges.csv", charges)
+    return export
+
+
+def _compiled(snapshot: Snapshot, model: str) -> str:
+    results = json.loads((snapshot.directory / "target" / "run_results.json").read_text())["results"]
+    return next(r["compiled_code"] for r in results if r["unique_id"] == f"model.billready.{model}")
+
+
 def _build_of(snapshot: Snapshot) -> object:
     return json.loads((snapshot.directory.parent.parent / "current.json").read_text())["build"]
 
 
-def _rebuilt_in_full(warehouse: Path, root: Path, name: str) -> Snapshot:
+def _rebuilt_in_full(warehouse: Path, root: Path, name: str, as_of: datetime.date = AS_OF) -> Snapshot:
     """A build of everything over a copy of ``warehouse``'s published data."""
     copy_dir = root / name
     shutil.copytree(warehouse, copy_dir)
-    return refresh(copy_dir, as_of=AS_OF, quiet=True, rebuild_all=True)
+    return refresh(copy_dir, as_of=as_of, quiet=True, rebuild_all=True)
 
 
 def _models_built(snapshot: Snapshot) -> set[str]:
@@ -85,19 +111,28 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     psa_only = _export_without_optional(root)
     changed = _export_with_renamed_company_and_splits(root, psa_only)
     warehouse = root / "warehouse"
-    first = refresh(warehouse, land=lambda db: ingest_directory(psa_only, db), as_of=AS_OF, quiet=True)
+    first = refresh(warehouse, land=lambda db: ingest_directory(psa_only, db), as_of=AS_OF, quiet=True, keep=KEEP)
     first_build = _build_of(first)
-    same = refresh(warehouse, land=lambda db: ingest_directory(psa_only, db), as_of=AS_OF, quiet=True)
+    same = refresh(warehouse, land=lambda db: ingest_directory(psa_only, db), as_of=AS_OF, quiet=True, keep=KEEP)
     same_build = _build_of(same)
     same_full = _rebuilt_in_full(warehouse, root, "same-full")
-    second = refresh(warehouse, land=lambda db: ingest_directory(changed, db), as_of=AS_OF, quiet=True)
+    second = refresh(warehouse, land=lambda db: ingest_directory(changed, db), as_of=AS_OF, quiet=True, keep=KEEP)
     second_build = _build_of(second)
     second_full = _rebuilt_in_full(warehouse, root, "second-full")
+    later = refresh(warehouse, land=lambda db: ingest_directory(changed, db), as_of=LATER, quiet=True, keep=KEEP)
+    later_build = _build_of(later)
+    later_full = _rebuilt_in_full(warehouse, root, "later-full", as_of=LATER)
+    moved = _export_with_moved_charge(root, changed)
+    charges = refresh(warehouse, land=lambda db: ingest_directory(moved, db), as_of=LATER, quiet=True, keep=KEEP)
+    charges_build = _build_of(charges)
+    charges_full = _rebuilt_in_full(warehouse, root, "charges-full", as_of=LATER)
     return {
         "warehouse": warehouse,
         "first": first, "first_build": first_build,
         "same": same, "same_build": same_build, "same_full": same_full,
         "second": second, "second_build": second_build, "second_full": second_full,
+        "later": later, "later_build": later_build, "later_full": later_full,
+        "charges": charges, "charges_build": charges_build, "charges_full": charges_full,
     }
 
 
@@ -110,6 +145,7 @@ def test_a_landing_that_changed_nothing_builds_the_log_view_and_the_history(buil
         "select": f"stg_autotask__load_log tag:{EVERY_REFRESH_TAG}+",
         "changed_sources": [LOAD_LOG],
         "first_landed": [],
+        "as_of_readers": [],
     }
     built = _models_built(builds["same"])
     assert "stg_autotask__load_log" in built and "history_milestone_states" in built
@@ -145,6 +181,42 @@ def test_the_changes_reached_the_marts(builds: dict) -> None:
     assert snapshot_rows(builds["second"], renamed)[0][0] > 0
 
 
+def test_a_moved_as_of_date_builds_what_reads_it(builds: dict) -> None:
+    """A daily refresh moves the date rules are judged against: the models that read it (and what
+    reads them) are rebuilt, the rest (the charges, most rules) is the published build's."""
+    build = builds["later_build"]
+    assert build["changed_sources"] == [LOAD_LOG]
+    assert {"bi_contract_milestones", "int_rule_approved_not_posted", "int_rule_ready_before_due"} <= set(
+        build["as_of_readers"]
+    )
+    assert "bi_contract_milestones+" in build["select"].split()
+    built = _models_built(builds["later"])
+    assert {"bi_contract_milestones", "bi_findings", "int_rule_ready_before_due"} <= built
+    assert not built & {"int_charges__resolved", "bi_charges", "int_rule_contract_reference_mismatch"}
+    dates = "select distinct as_of_date from marts.bi_contract_milestones"
+    assert snapshot_rows(builds["later"], dates) == [(LATER,)]
+    selective, full = mart_contents(builds["later"]), mart_contents(builds["later_full"])
+    assert selective != mart_contents(builds["second"]), "the later date changed the marts"
+    for table, rows in full.items():
+        assert selective[table] == rows, f"marts.{table} differs from a build of everything"
+
+
+def test_a_charges_only_change_patches_the_milestones_it_moves(builds: dict) -> None:
+    """bi_contract_milestones rewrites only the milestones whose charge conflicts moved
+    (macros/patched_through.sql), and equals a build of everything."""
+    assert builds["charges_build"]["changed_sources"] == [LOAD_LOG, "project_charges"]
+    assert "bi_contract_milestones" in _models_built(builds["charges"])
+    assert "charge_rule_changes" in _compiled(builds["charges"], "bi_contract_milestones"), "patched"
+    for rebuilt in ("first", "second", "later", "charges_full"):
+        assert "charge_rule_changes" not in _compiled(builds[rebuilt], "bi_contract_milestones"), rebuilt
+    count = f"select mismatched_charge_count from marts.bi_contract_milestones where milestone_id = {CONFLICTED_MILESTONE}"
+    assert snapshot_rows(builds["later"], count) == [(3,)]
+    assert snapshot_rows(builds["charges"], count) == [(2,)]
+    selective, full = mart_contents(builds["charges"]), mart_contents(builds["charges_full"])
+    for table, rows in full.items():
+        assert selective[table] == rows, f"marts.{table} differs from a build of everything"
+
+
 def test_every_other_refresh_builds_everything(builds: dict) -> None:
     """The plan's reasons to build everything, on the published snapshot and its data."""
     published = current_snapshot(builds["warehouse"])
@@ -162,10 +234,11 @@ def test_every_other_refresh_builds_everything(builds: dict) -> None:
 
     assert "first build" in reason(None)
     assert "project changed" in reason(published, checksum="another")
-    assert "as-of date" in reason(published, as_of_date=as_of + datetime.timedelta(days=1))
+    moved = plan_build(published, database, **{**base, "as_of_date": as_of + datetime.timedelta(days=1)})
+    assert moved.select is not None and "bi_contract_milestones" in moved.as_of_readers
     assert "nothing new" in reason(published, landed_loads=set())
     assert "rebuild" in reason(published, rebuild_all=True)
-    assert "as-of date" in reason(dataclasses.replace(published, as_of_date=None))
+    assert "no as-of date" in reason(dataclasses.replace(published, as_of_date=None))
 
 
 def test_an_unknown_reader_of_the_load_log_is_built_with_what_reads_it(builds: dict) -> None:

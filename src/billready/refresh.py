@@ -16,18 +16,18 @@ snapshots are never written again; the oldest beyond ``keep`` are removed (a rea
 one keeps reading it: the file lives on until it closes).
 
 Selective builds: the build copy already holds the published snapshot's models, built and tested
-from the same raw data. When this refresh landed data, the project is the one that snapshot was
-built with, and the as-of date is the same, a model none of whose inputs changed would be rebuilt
-to exactly what it holds; so dbt builds only the models downstream of the raw tables whose records
-this landing changed (inserted, changed or marked deleted), the models that read the refresh's id
-and time (tag ``every_refresh``: the history) and what reads those, with every data test of them.
-Every landing logs itself in ``_load_log``, whose readers say in their ``meta`` what they read it
-for (``billready_load_log``): its staging view is always rebuilt and tested; a model that reads
-it for its incremental state only is not rebuilt on its account; one that reads which entities
-were ever landed is rebuilt (with what reads it) when the landing logged an entity for the first
-time; any other reader, always. Anything else (a first build, a changed project, another as-of
-date, nothing landed, ``rebuild_all``) builds everything. See docs/architecture.md, "Selective
-builds".
+from the same raw data. When this refresh landed data and the project is the one that snapshot was
+built with, a model none of whose inputs changed would be rebuilt to exactly what it holds; so dbt
+builds only the models downstream of the raw tables whose records this landing changed (inserted,
+changed or marked deleted), the models that read the refresh's id and time (tag ``every_refresh``:
+the history), and, when the as-of date moved since that build, the models that read it; each with
+what reads it and every data test of them. Every landing logs itself in ``_load_log``, whose
+readers say in their ``meta`` what they read it for (``billready_load_log``): its staging view is
+always rebuilt and tested; a model that reads it for its incremental state only is not rebuilt on
+its account; one that reads which entities were ever landed is rebuilt (with what reads it) when
+the landing logged an entity for the first time; any other reader, always. Anything else (a first
+build, a changed project, nothing landed, ``rebuild_all``) builds everything. See
+docs/architecture.md, "Selective builds".
 """
 from __future__ import annotations
 
@@ -65,6 +65,8 @@ RAW_SOURCE = "autotask"  # the dbt source of the landed tables (models/staging/a
 LOAD_LOG = "_load_log"
 EVERY_REFRESH_TAG = "every_refresh"  # dbt_project.yml: models built by every refresh (the history)
 LOAD_LOG_META = "billready_load_log"
+PATCH_ALLOWED_ENV = "BILLREADY_PATCH_ALLOWED"  # macros/patched_through.sql
+AS_OF_MACRO = "as_of_date"  # macros/as_of_date.sql: how a model reads the date rules are evaluated against
 """A model's ``meta`` key saying what it reads ``_load_log`` for (the module's "Selective builds")."""
 
 Lander = Callable[[Path], Any]
@@ -204,6 +206,8 @@ class BuildPlan:
     """The raw tables the landing changed (``_load_log`` among them when it logged anything)."""
     first_landed: tuple[str, ...] = ()
     """The entities the landing logged for the first time."""
+    as_of_readers: tuple[str, ...] = ()
+    """The nodes that read the as-of date, selected because it moved since the published build."""
 
     def describe(self) -> str:
         if self.select is None:
@@ -211,8 +215,9 @@ class BuildPlan:
         tables = [name for name in self.changed_sources if name != LOAD_LOG]
         changed = f"the models downstream of {', '.join(tables)}, " if tables else ""
         first = f" (first landing of {', '.join(self.first_landed)})" if self.first_landed else ""
+        dated = f", the models that read the as-of date ({', '.join(self.as_of_readers)})" if self.as_of_readers else ""
         return (
-            f"building what the landing changed: {changed}the load log's readers{first} "
+            f"building what the landing changed: {changed}the load log's readers{first}{dated} "
             f"and the history ({self.reason})"
         )
 
@@ -274,6 +279,30 @@ def load_log_selection(manifest: dict[str, Any], *, new_entities: bool) -> list[
             else:
                 selection.append(f"{node['name']}+")
     return selection
+
+
+def as_of_date_readers(manifest: dict[str, Any]) -> list[str]:
+    """The nodes whose SQL reads the as-of date: they call the ``as_of_date`` macro, or a macro
+    that does (at any depth). Names of models, then of the other nodes (data tests)."""
+    macros = manifest.get("macros", {})
+    reading = {unique_id for unique_id, macro in macros.items() if macro.get("name") == AS_OF_MACRO}
+    grew = True
+    while grew:
+        callers = {
+            unique_id
+            for unique_id, macro in macros.items()
+            if reading & set((macro.get("depends_on") or {}).get("macros", []))
+        }
+        grew = not callers <= reading
+        reading |= callers
+    readers = [
+        node
+        for node in manifest.get("nodes", {}).values()
+        if reading & set((node.get("depends_on") or {}).get("macros", []))
+    ]
+    models = sorted(node["name"] for node in readers if node.get("resource_type") == "model")
+    others = sorted(node["name"] for node in readers if node.get("resource_type") not in ("model", "unit_test"))
+    return [*models, *others]
 
 
 def new_entities_landed(database: Path, load_ids: set[str]) -> list[str]:
@@ -363,9 +392,8 @@ def plan_build(
         return BuildPlan("a first build")
     if published.project_checksum != checksum:
         return BuildPlan(f"the dbt project changed since snapshot {published.snapshot_id}")
-    if published.as_of_date != as_of_date.isoformat():
-        was = published.as_of_date or "not recorded"
-        return BuildPlan(f"the as-of date is {as_of_date.isoformat()}, snapshot {published.snapshot_id}'s {was}")
+    if published.as_of_date is None:
+        return BuildPlan(f"snapshot {published.snapshot_id} recorded no as-of date")
     if not landed_loads:
         return BuildPlan("nothing new was landed")
     manifest_path = published.directory / "target" / MANIFEST
@@ -376,17 +404,27 @@ def plan_build(
     changed = sorted(sources[table] for table in changed_raw_tables(database, landed_loads, sources))
     if not changed:
         return BuildPlan("the landing logged nothing")
+    reason = f"everything else is snapshot {published.snapshot_id}'s, built and tested from the same data"
     selection = [f"source:{RAW_SOURCE}.{name}+" for name in changed if name != LOAD_LOG]
     first_landed: list[str] = []
     if LOAD_LOG in changed:
         first_landed = new_entities_landed(database, landed_loads)
         selection += load_log_selection(manifest, new_entities=bool(first_landed))
+    dated: list[str] = []
+    if published.as_of_date != as_of_date.isoformat():
+        # Rules judged against the date (overdue, ready before due, ...) move with it; every other
+        # model's rows do not depend on it.
+        dated = as_of_date_readers(manifest)
+        models = {node["name"] for node in manifest.get("nodes", {}).values() if node.get("resource_type") == "model"}
+        selection += [f"{name}+" if name in models else name for name in dated]
+        reason += f"; the as-of date moved from {published.as_of_date} to {as_of_date.isoformat()}"
     selection.append(f"tag:{EVERY_REFRESH_TAG}+")
     return BuildPlan(
-        f"everything else is snapshot {published.snapshot_id}'s, built and tested from the same data",
+        reason,
         select=" ".join(selection),
         changed_sources=tuple(changed),
         first_landed=tuple(first_landed),
+        as_of_readers=tuple(dated),
     )
 
 
@@ -497,6 +535,10 @@ def refresh(
             rebuild_all=rebuild_all,
         )
         logger.info("%s", plan.describe())
+        if plan.select is not None and not plan.as_of_readers:
+            # Models marked `patched_through` may rewrite only what those parents changed
+            # (macros/patched_through.sql): the stored rows are this project's, on this date.
+            env = {**env, PATCH_ALLOWED_ENV: "1"}
         command = ["build"]
         if plan.select is not None:
             command += ["--select", plan.select]
@@ -524,6 +566,7 @@ def refresh(
                     "select": plan.select,
                     "changed_sources": list(plan.changed_sources),
                     "first_landed": list(plan.first_landed),
+                    "as_of_readers": list(plan.as_of_readers),
                 },
                 "warnings": _warnings(report, published if plan.select is not None else None),
             },
