@@ -116,8 +116,13 @@ def run_dbt_commands(
     target_dir = _prepare(warehouse, target)
     status_file = target_dir / "billready_session.json"
     status_file.unlink(missing_ok=True)
-    parse = _dbt_args(warehouse, ["parse"], quiet=quiet, target=target)
-    every = [parse, *(_dbt_args(warehouse, command, quiet=quiet, target=target) for command in commands)]
+    # dbt writes manifest.json and semantic_manifest.json after every command (about a second at a
+    # million milestones); the last command's are the ones kept, so the others skip writing them.
+    skip_json = ["--no-write-json"]
+    every = [_dbt_args(warehouse, ["parse", *skip_json], quiet=quiet, target=target)]
+    for index, command in enumerate(commands):
+        last = index == len(commands) - 1
+        every.append(_dbt_args(warehouse, [*command, *([] if last else skip_json)], quiet=quiet, target=target))
     args = [sys.executable, "-m", "billready.dbt_session", str(status_file), json.dumps(every)]
     returncode, text = _run_child(args, _child_env(warehouse, env), quiet=quiet, pass_fds=pass_fds)
     statuses = json.loads(status_file.read_text()) if status_file.exists() else []
