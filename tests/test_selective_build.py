@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from billready import settings
+from billready.cli import main
 from billready.ingest import ingest_directory
 from billready.refresh import (
     EVERY_REFRESH_TAG,
@@ -94,10 +95,15 @@ def _build_of(snapshot: Snapshot) -> object:
 
 
 def _rebuilt_in_full(warehouse: Path, root: Path, name: str, as_of: datetime.date = AS_OF) -> Snapshot:
-    """A build of everything over a copy of ``warehouse``'s published data."""
+    """A build of everything over a copy of ``warehouse``'s published data
+    (`billready refresh --rebuild-all`)."""
     copy_dir = root / name
     shutil.copytree(warehouse, copy_dir)
-    return refresh(copy_dir, as_of=as_of, quiet=True, rebuild_all=True)
+    argv = ["--warehouse", str(copy_dir), "refresh", "--rebuild-all", "--quiet", "--as-of", as_of.isoformat()]
+    assert main(argv) == 0
+    snapshot = current_snapshot(copy_dir)
+    assert snapshot is not None and _build_of(snapshot) == "all"
+    return snapshot
 
 
 def _models_built(snapshot: Snapshot) -> set[str]:
