@@ -11,6 +11,7 @@ selective snapshot is compared with a build of everything over a copy of it.
 from __future__ import annotations
 
 import copy
+import csv
 import dataclasses
 import datetime
 import json
@@ -54,10 +55,9 @@ def _export_without_optional(root: Path) -> Path:
 
 def _export_with_renamed_company_and_splits(root: Path, base: Path) -> Path:
     """``base`` with one company renamed, plus the demo's MilestoneSplits (never landed before)."""
-    import csv
-
     export = root / "renamed-with-splits"
     shutil.copytree(base, export)
+
     def read(name: str) -> list[dict[str, str]]:
         with (export / f"{name}.csv").open(newline="") as handle:
             return list(csv.DictReader(handle))
@@ -73,8 +73,6 @@ def _export_with_renamed_company_and_splits(root: Path, base: Path) -> Path:
 
 def _export_with_moved_charge(root: Path, base: Path) -> Path:
     """``base`` with one of CONFLICTED_MILESTONE's conflicting project charges on another project."""
-    import csv
-
     export = root / "moved-charge"
     shutil.copytree(base, export)
     with (export / "ProjectCharges.csv").open(newline="") as handle:

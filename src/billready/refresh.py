@@ -65,9 +65,9 @@ RAW_SOURCE = "autotask"  # the dbt source of the landed tables (models/staging/a
 LOAD_LOG = "_load_log"
 EVERY_REFRESH_TAG = "every_refresh"  # dbt_project.yml: models built by every refresh (the history)
 LOAD_LOG_META = "billready_load_log"
+"""A model's ``meta`` key saying what it reads ``_load_log`` for (the module's "Selective builds")."""
 PATCH_ALLOWED_ENV = "BILLREADY_PATCH_ALLOWED"  # macros/patched_through.sql
 AS_OF_MACRO = "as_of_date"  # macros/as_of_date.sql: how a model reads the date rules are evaluated against
-"""A model's ``meta`` key saying what it reads ``_load_log`` for (the module's "Selective builds")."""
 
 Lander = Callable[[Path], Any]
 """Lands new data into the build copy's DuckDB file (e.g. ingest of an export directory)."""
